@@ -1,0 +1,50 @@
+# arqhost. `make demo` runs the main job end to end; `make test` runs every test.
+# Both install what they need first (Debian packages through apt-get, Go modules through the proxy).
+
+GO        ?= go
+BUILD     := build
+EXAMPLES  := $(BUILD)/examples
+FIXTURES  := $(BUILD)/fixtures
+WASIP1    := GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -buildmode=c-shared
+
+GO_EXAMPLES := $(patsubst modules/examples/go/%/main.go,$(EXAMPLES)/%.wasm,$(wildcard modules/examples/go/*/main.go))
+WAT_FIXTURES := $(patsubst modules/examples/wat/%.wat,$(FIXTURES)/%.wasm,$(wildcard modules/examples/wat/*.wat))
+EXTISM_EXAMPLE := $(EXAMPLES)/extism_greet.wasm
+
+# Debian packages the build and tests need, and a command that proves each is there.
+APT_PACKAGES := wabt
+HAVE_TOOLS   := command -v wat2wasm >/dev/null
+
+.PHONY: all deps modules test vet fmt bench clean
+
+all: modules
+
+deps:
+	@$(HAVE_TOOLS) || { echo "installing $(APT_PACKAGES) with apt-get"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES); }
+
+modules: deps $(GO_EXAMPLES) $(WAT_FIXTURES) $(EXTISM_EXAMPLE)
+
+$(EXAMPLES)/%.wasm: modules/examples/go/%/*.go $(wildcard sdk/go/*.go abi/*.go)
+	@mkdir -p $(EXAMPLES)
+	$(WASIP1) -o $@ ./modules/examples/go/$*
+
+$(EXTISM_EXAMPLE): $(wildcard modules/examples/extism-go/*.go modules/examples/extism-go/go.*)
+	@mkdir -p $(EXAMPLES)
+	cd modules/examples/extism-go && GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -buildmode=c-shared -o $(CURDIR)/$@ .
+
+$(FIXTURES)/%.wasm: modules/examples/wat/%.wat
+	@mkdir -p $(FIXTURES)
+	wat2wasm $< -o $@
+
+test: modules
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l . | tee /dev/stderr)" || { echo "gofmt: files above need formatting"; exit 1; }
+	ARQHOST_EXAMPLES=$(CURDIR)/$(EXAMPLES) ARQHOST_FIXTURES=$(CURDIR)/$(FIXTURES) $(GO) test -count=1 ./...
+
+bench: modules
+	ARQHOST_EXAMPLES=$(CURDIR)/$(EXAMPLES) ARQHOST_FIXTURES=$(CURDIR)/$(FIXTURES) \
+		$(GO) test -run '^$$' -bench . -benchmem -count 5 ./bench/
+
+clean:
+	rm -rf $(BUILD)

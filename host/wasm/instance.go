@@ -1,0 +1,55 @@
+package wasm
+
+import (
+	"context"
+	"sync/atomic"
+)
+
+// instance is one instantiated module that runs one job at a time. Native and Extism modules
+// implement it; everything above it (pool, outcome mapping) is shared.
+type instance interface {
+	// run hands one job input to the guest and returns its output bytes (a copy).
+	run(ctx context.Context, input []byte) ([]byte, error)
+	// base returns the state every instance kind shares.
+	base() *instanceBase
+	// close releases the instance.
+	close(ctx context.Context)
+}
+
+// instanceBase is the per-instance state the host functions and WASI hooks read.
+type instanceBase struct {
+	stdio        *tailBuffer
+	memoryDenied atomic.Bool
+	done         atomic.Pointer[<-chan struct{}] // the running job's done channel, for sleeps
+}
+
+func newInstanceBase() *instanceBase {
+	return &instanceBase{stdio: newTailBuffer(4 << 10)}
+}
+
+// begin prepares the instance for a job.
+func (b *instanceBase) begin(done <-chan struct{}) {
+	b.stdio.reset()
+	b.memoryDenied.Store(false)
+	b.done.Store(&done)
+}
+
+func (b *instanceBase) end() { b.done.Store(nil) }
+
+// sleep is the instance's WASI nanosleep: it sleeps for ns but never past the end of the job, so a
+// guest cannot hold a worker slot by sleeping through its timeout.
+func (b *instanceBase) sleep(ns int64) {
+	if ns <= 0 {
+		return
+	}
+	var done <-chan struct{}
+	if p := b.done.Load(); p != nil {
+		done = *p
+	}
+	t := acquireTimer(ns)
+	select {
+	case <-t.C:
+	case <-done:
+	}
+	t.Stop()
+}
