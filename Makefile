@@ -7,7 +7,9 @@ EXAMPLES  := $(BUILD)/examples
 FIXTURES  := $(BUILD)/fixtures
 WASIP1    := GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -buildmode=c-shared
 
-GO_EXAMPLES := $(patsubst modules/examples/go/%/main.go,$(EXAMPLES)/%.wasm,$(wildcard modules/examples/go/*/main.go))
+# Go modules; "hostile" is a test fixture, built beside the WAT fixtures rather than the examples.
+GO_EXAMPLES := $(patsubst modules/examples/go/%/main.go,$(EXAMPLES)/%.wasm,$(filter-out %/hostile/main.go,$(wildcard modules/examples/go/*/main.go)))
+GO_FIXTURES := $(FIXTURES)/hostile.wasm
 WAT_FIXTURES := $(patsubst modules/examples/wat/%.wat,$(FIXTURES)/%.wasm,$(wildcard modules/examples/wat/*.wat))
 EXTISM_EXAMPLE := $(EXAMPLES)/extism_greet.wasm
 
@@ -23,10 +25,14 @@ deps:
 	@$(HAVE_TOOLS) || { echo "installing $(APT_PACKAGES) with apt-get"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES); }
 
-modules: deps $(GO_EXAMPLES) $(WAT_FIXTURES) $(EXTISM_EXAMPLE)
+modules: deps $(GO_EXAMPLES) $(GO_FIXTURES) $(WAT_FIXTURES) $(EXTISM_EXAMPLE)
 
 $(EXAMPLES)/%.wasm: modules/examples/go/%/*.go $(wildcard sdk/go/*.go abi/*.go)
 	@mkdir -p $(EXAMPLES)
+	$(WASIP1) -o $@ ./modules/examples/go/$*
+
+$(FIXTURES)/%.wasm: modules/examples/go/%/*.go $(wildcard sdk/go/*.go abi/*.go)
+	@mkdir -p $(FIXTURES)
 	$(WASIP1) -o $@ ./modules/examples/go/$*
 
 $(EXTISM_EXAMPLE): $(wildcard modules/examples/extism-go/*.go modules/examples/extism-go/go.*)

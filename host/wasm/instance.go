@@ -18,13 +18,13 @@ type instance interface {
 
 // instanceBase is the per-instance state the host functions and WASI hooks read.
 type instanceBase struct {
-	stdio        *tailBuffer
+	stdio        *captureBuffer
 	memoryDenied atomic.Bool
 	done         atomic.Pointer[<-chan struct{}] // the running job's done channel, for sleeps
 }
 
 func newInstanceBase() *instanceBase {
-	return &instanceBase{stdio: newTailBuffer(4 << 10)}
+	return &instanceBase{stdio: newCaptureBuffer(1<<10, 3<<10)}
 }
 
 // begin prepares the instance for a job.
