@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -25,7 +24,7 @@ type Config struct {
 	// Zero means DefaultLimits.MaxInstances.
 	Concurrency int
 	// Defaults are the limits of a module whose own limits leave a field unset. Unset fields of
-	// Defaults come from DefaultLimits.
+	// Defaults come from DefaultLimits, except MaxInstances, which defaults to Concurrency.
 	Defaults Limits
 	// Logger receives the engine's records and the guests' log records. Nil discards them.
 	Logger *slog.Logger
@@ -51,16 +50,19 @@ type Engine struct {
 
 // NewEngine returns an Engine. It fails only if the compilation cache directory cannot be used.
 func NewEngine(cfg Config) (*Engine, error) {
-	cfg.Defaults = cfg.Defaults.Merge(DefaultLimits)
 	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = cfg.Defaults.MaxInstances
+		cfg.Concurrency = DefaultLimits.MaxInstances
 	}
+	if cfg.Defaults.MaxInstances == 0 {
+		cfg.Defaults.MaxInstances = cfg.Concurrency
+	}
+	cfg.Defaults = cfg.Defaults.Merge(DefaultLimits)
 	if err := cfg.Defaults.Validate(); err != nil {
 		return nil, fmt.Errorf("default limits: %w", err)
 	}
 	e := &Engine{cfg: cfg, logger: cfg.Logger, interrupt: closeOnContextDone{}}
 	if e.logger == nil {
-		e.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		e.logger = slog.New(slog.DiscardHandler)
 	}
 	switch cfg.CacheDir {
 	case "-":

@@ -25,7 +25,7 @@ func TestGoGuestTasks(t *testing.T) {
 	if o.Kind != Success || !strings.Contains(string(o.Result), `"to":"ann@example.com"`) {
 		t.Fatalf("send_email: %s %s %+v", o.Kind, o.Result, o.Error)
 	}
-	if !strings.Contains(logs.String(), `"msg":"sending email","source":"guest","job_id":"job-ok","task":"send_email","module":"email"`) {
+	if !strings.Contains(logs.String(), `"msg":"sending email","origin":"guest","job_id":"job-ok","task":"send_email","module":"email"`) {
 		t.Fatalf("guest log record missing or untagged:\n%s", logs.String())
 	}
 

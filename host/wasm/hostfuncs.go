@@ -93,7 +93,7 @@ func guestLog(ctx context.Context, level abi.LogLevel, msg string, attrs []byte)
 			}
 		}
 	}
-	lg.LogAttrs(ctx, lvl, msg, append([]slog.Attr{slog.String("source", "guest")}, rec...)...)
+	lg.LogAttrs(ctx, lvl, msg, append([]slog.Attr{slog.String("origin", "guest")}, rec...)...)
 }
 
 func slogLevel(l abi.LogLevel) slog.Level {

@@ -338,3 +338,52 @@ func TestExtismLimits(t *testing.T) {
 		t.Fatalf("after cancel: %s %s", o.Kind, o.Reason)
 	}
 }
+
+func TestDefaultMaxInstancesFollowsConcurrency(t *testing.T) {
+	t.Parallel()
+	e, _ := newEngine(t, Config{Concurrency: 50})
+	if got := e.Defaults().MaxInstances; got != 50 {
+		t.Fatalf("default max instances %d, want the concurrency 50", got)
+	}
+	e, _ = newEngine(t, Config{Concurrency: 50, Defaults: Limits{MaxInstances: 4}})
+	if got := e.Defaults().MaxInstances; got != 4 {
+		t.Fatalf("configured default max instances %d, want 4", got)
+	}
+}
+
+func TestOutputLimit(t *testing.T) {
+	t.Parallel()
+	e, _ := newEngine(t, Config{})
+	for _, c := range []struct{ path, task, kwargs string }{
+		{fixture(t, "noop"), "wat_noop", `{}`},
+		{example(t, "extism_greet"), "greet", `{"name":"Ann"}`},
+	} {
+		m := load(t, e, c.path, Limits{MaxOutputBytes: 8})
+		o := m.Invoke(context.Background(), job(c.task, "[]", c.kwargs))
+		if o.Kind != LimitExceeded || o.Reason != "output" || !strings.Contains(o.Detail, "over the limit of 8 bytes") {
+			t.Errorf("%s: %s %q %q, want limit_exceeded output", c.task, o.Kind, o.Reason, o.Detail)
+		}
+	}
+}
+
+func TestCompilationCacheOnDisk(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for i := 0; i < 2; i++ { // the second engine, like a restarted worker, reads what the first wrote
+		e, _ := newEngine(t, Config{CacheDir: dir})
+		m := load(t, e, fixture(t, "noop"), Limits{})
+		if o := m.Invoke(context.Background(), job("wat_noop", "[]", "{}")); o.Kind != Success {
+			t.Fatal(o.Kind)
+		}
+	}
+	var files int
+	_ = filepath.WalkDir(dir, func(_ string, d os.DirEntry, _ error) error {
+		if d != nil && !d.IsDir() {
+			files++
+		}
+		return nil
+	})
+	if files == 0 {
+		t.Fatal("nothing was written to the compilation cache")
+	}
+}
