@@ -2,17 +2,14 @@ package wasm
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
-	"runtime"
 	"strings"
 	"sync"
 
 	extism "github.com/extism/go-sdk"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/arqhost/arqhost/abi"
@@ -89,16 +86,7 @@ func (e *Engine) loadExtism(ctx context.Context, m *Module, wasm []byte) error {
 
 func (c *extismCode) instantiate(ctx context.Context) (instance, error) {
 	b := newInstanceBase()
-	cfg := wazero.NewModuleConfig().
-		WithSysWalltime().
-		WithSysNanotime().
-		WithNanosleep(b.sleep).
-		WithOsyield(runtime.Gosched).
-		WithRandSource(rand.Reader).
-		WithStdout(b.stdio).
-		WithStderr(b.stdio)
-	ctx = experimental.WithMemoryAllocator(ctx, newMemoryAllocator(c.m.limits.MemoryBytes(), &b.memoryDenied))
-	p, err := c.compiled.Instance(ctx, extism.PluginInstanceConfig{ModuleConfig: cfg})
+	p, err := c.compiled.Instance(b.withAllocator(ctx, c.m.limits), extism.PluginInstanceConfig{ModuleConfig: b.moduleConfig()})
 	if err != nil {
 		return nil, fmt.Errorf("instantiate: %w", err)
 	}

@@ -2,7 +2,13 @@ package wasm
 
 import (
 	"context"
+	"crypto/rand"
+	"runtime"
 	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/experimental"
 )
 
 // instance is one instantiated module that runs one job at a time. Native and Extism modules
@@ -27,6 +33,26 @@ func newInstanceBase() *instanceBase {
 	return &instanceBase{stdio: newCaptureBuffer(1<<10, 3<<10)}
 }
 
+// moduleConfig is the sandbox every instance gets (abi/ABI.md section 4): real clocks, a
+// cryptographic random source, sleeps bounded by the job, captured stdio, and nothing else (no
+// arguments, environment, files or sockets).
+func (b *instanceBase) moduleConfig() wazero.ModuleConfig {
+	return wazero.NewModuleConfig().
+		WithSysWalltime().
+		WithSysNanotime().
+		WithNanosleep(b.sleep).
+		WithOsyield(runtime.Gosched).
+		WithRandSource(rand.Reader).
+		WithStdout(b.stdio).
+		WithStderr(b.stdio)
+}
+
+// withAllocator returns ctx set up so that the instance created with it has its memory limited
+// (and refused grows recorded) by the instance's allocator.
+func (b *instanceBase) withAllocator(ctx context.Context, l Limits) context.Context {
+	return experimental.WithMemoryAllocator(ctx, newMemoryAllocator(l.MemoryBytes(), &b.memoryDenied))
+}
+
 // begin prepares the instance for a job.
 func (b *instanceBase) begin(done <-chan struct{}) {
 	b.stdio.reset()
@@ -46,7 +72,7 @@ func (b *instanceBase) sleep(ns int64) {
 	if p := b.done.Load(); p != nil {
 		done = *p
 	}
-	t := acquireTimer(ns)
+	t := time.NewTimer(time.Duration(ns))
 	select {
 	case <-t.C:
 	case <-done:

@@ -2,13 +2,10 @@ package wasm
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
-	"runtime"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/experimental"
 
 	"github.com/arqhost/arqhost/abi"
 )
@@ -33,18 +30,8 @@ type nativeInstance struct {
 
 func (c *nativeCode) instantiate(ctx context.Context) (instance, error) {
 	b := newInstanceBase()
-	cfg := wazero.NewModuleConfig().
-		WithName("").
-		WithStartFunctions("_initialize").
-		WithSysWalltime().
-		WithSysNanotime().
-		WithNanosleep(b.sleep).
-		WithOsyield(runtime.Gosched).
-		WithRandSource(rand.Reader).
-		WithStdout(b.stdio).
-		WithStderr(b.stdio)
-	ctx = experimental.WithMemoryAllocator(ctx, newMemoryAllocator(c.m.limits.MemoryBytes(), &b.memoryDenied))
-	ctx = withCallState(ctx, &callState{module: c.m})
+	cfg := b.moduleConfig().WithName("").WithStartFunctions("_initialize")
+	ctx = withCallState(b.withAllocator(ctx, c.m.limits), &callState{module: c.m})
 	mod, err := c.runtime.InstantiateModule(ctx, c.compiled, cfg)
 	if err != nil {
 		if out := b.stdio.take(); out != "" {

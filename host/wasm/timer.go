@@ -1,5 +1,0 @@
-package wasm
-
-import "time"
-
-func acquireTimer(ns int64) *time.Timer { return time.NewTimer(time.Duration(ns)) }
