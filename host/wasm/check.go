@@ -70,6 +70,12 @@ func checkNative(c wazero.CompiledModule, limits Limits) error {
 			return fmt.Errorf("exports %s with signature %s, want %s", w.name, sig(f.ParamTypes(), f.ResultTypes()), sig(w.params, w.results))
 		}
 	}
+	return checkMemory(c, limits)
+}
+
+// checkMemory refuses a module whose memory needs more than its limit from the start (wazero would
+// fail to allocate it).
+func checkMemory(c wazero.CompiledModule, limits Limits) error {
 	mem, ok := c.ExportedMemories()[abi.ExportMemory]
 	if !ok {
 		return fmt.Errorf("does not export its memory as %q", abi.ExportMemory)

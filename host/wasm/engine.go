@@ -125,8 +125,15 @@ func (e *Engine) LoadFile(ctx context.Context, path string, limits Limits) (*Mod
 // one instance to read its manifest, and fills its pool to the warm minimum. path names the module
 // in errors and logs; its base name without ".wasm" is the module's name. Unset limits come from
 // the engine's defaults.
-func (e *Engine) Load(ctx context.Context, path string, wasm []byte, limits Limits) (*Module, error) {
-	m, err := e.load(ctx, path, wasm, limits)
+func (e *Engine) Load(ctx context.Context, path string, wasm []byte, limits Limits) (m *Module, err error) {
+	defer func() {
+		// wazero and Extism are not meant to panic on any input, but a module is untrusted input
+		// and a worker loads modules on background goroutines: never let one take the process down.
+		if r := recover(); r != nil {
+			m, err = nil, &LoadError{Path: path, Err: fmt.Errorf("internal error while loading: %v", r)}
+		}
+	}()
+	m, err = e.load(ctx, path, wasm, limits)
 	if err != nil {
 		return nil, &LoadError{Path: path, Err: err}
 	}
@@ -163,8 +170,9 @@ func (e *Engine) load(ctx context.Context, path string, wasm []byte, limits Limi
 		return nil, fmt.Errorf("not a valid WebAssembly module: %w", err)
 	}
 	if importsExtism(compiled) {
+		err := e.loadExtism(ctx, m, compiled, wasm)
 		_ = rt.Close(ctx)
-		if err := e.loadExtism(ctx, m, wasm); err != nil {
+		if err != nil {
 			return nil, err
 		}
 		return m, nil

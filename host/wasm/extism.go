@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 
@@ -24,13 +25,18 @@ type extismCode struct {
 
 type extismInstance struct {
 	*instanceBase
-	plugin *extism.Plugin
-	cur    *callState // the running job, for the plugin's logger; guarded by the pool's exclusivity
+	plugin    *extism.Plugin
+	manifest  abi.Manifest
+	maxOutput uint32
+	cur       *callState // the running job, for the plugin's logger; guarded by the pool's exclusivity
 }
 
 var extismLogLevelOnce sync.Once
 
-func (e *Engine) loadExtism(ctx context.Context, m *Module, wasm []byte) error {
+func (e *Engine) loadExtism(ctx context.Context, m *Module, compiledCheck wazero.CompiledModule, wasm []byte) error {
+	if err := checkExtism(compiledCheck, m.limits); err != nil {
+		return err
+	}
 	// Extism filters plugin logs with one process-wide level; let records through and filter them
 	// with the engine's logger instead. Its own debug chatter stays below Info.
 	extismLogLevelOnce.Do(func() { extism.SetLogLevel(extism.LogLevelInfo) })
@@ -46,37 +52,18 @@ func (e *Engine) loadExtism(ctx context.Context, m *Module, wasm []byte) error {
 	}
 	code := &extismCode{m: m, compiled: compiled}
 	m.flavor, m.code = "extism", code
-	first, err := code.instantiate(ctx)
-	if err != nil {
-		_ = compiled.Close(ctx)
-		return err
-	}
-	in := first.(*extismInstance)
-	for _, name := range []string{abi.ExportManifest, abi.ExportRun} {
-		if !in.plugin.FunctionExists(name) {
+	sctx, cancel := context.WithTimeout(ctx, m.limits.Timeout) // a guest's start-up gets the time a job gets
+	first, err := code.instantiate(sctx)
+	cancel()
+	if err == nil {
+		in := first.(*extismInstance)
+		m.tasks, m.sdk = in.manifest.Tasks, in.manifest.SDK
+		if in.manifest.ABI != abi.Version {
 			in.close(ctx)
-			_ = compiled.Close(ctx)
-			return fmt.Errorf("is an Extism module without the %s export arqhost needs (see abi/ABI.md section 8)", name)
+			err = fmt.Errorf("%w: the module's manifest says ABI version %d; this host runs version %d", ErrUnsupportedABI, in.manifest.ABI, abi.Version)
+		} else {
+			err = e.startPool(ctx, m, code.instantiate, first)
 		}
-	}
-	_, out, err := in.plugin.CallWithContext(withCallState(ctx, &callState{module: m}), abi.ExportManifest, nil)
-	if err == nil {
-		var man abi.Manifest
-		man, err = parseManifest(out)
-		switch {
-		case err != nil:
-		case man.ABI != abi.Version:
-			err = fmt.Errorf("%w: the module's manifest says ABI version %d; this host runs version %d", ErrUnsupportedABI, man.ABI, abi.Version)
-		default:
-			m.tasks, m.sdk = man.Tasks, man.SDK
-		}
-	} else {
-		err = fmt.Errorf("%s: %w", abi.ExportManifest, err)
-	}
-	if err == nil {
-		err = e.startPool(ctx, m, code.instantiate, first)
-	} else {
-		in.close(ctx)
 	}
 	if err != nil {
 		_ = compiled.Close(ctx)
@@ -84,13 +71,34 @@ func (e *Engine) loadExtism(ctx context.Context, m *Module, wasm []byte) error {
 	return err
 }
 
+// checkExtism checks an Extism module's imports, exports and memory before anything of it runs.
+func checkExtism(c wazero.CompiledModule, limits Limits) error {
+	for _, f := range c.ImportedFunctions() {
+		if mod, name, _ := f.Import(); mod != extismModule && mod != wasiModule {
+			return fmt.Errorf("imports %s.%s, which arqhost does not provide to Extism modules (only %s and %s)", mod, name, extismModule, wasiModule)
+		}
+	}
+	for _, name := range []string{abi.ExportManifest, abi.ExportRun} {
+		if _, ok := c.ExportedFunctions()[name]; !ok {
+			return fmt.Errorf("is an Extism module without the %s export arqhost needs (see abi/ABI.md section 8)", name)
+		}
+	}
+	return checkMemory(c, limits)
+}
+
+// instantiate creates an instance and runs its guest runtime's initialisation (Extism otherwise
+// does it lazily, inside the first job) by reading the manifest, so that a pooled instance is warm
+// and a guest that fails to start fails here.
 func (c *extismCode) instantiate(ctx context.Context) (instance, error) {
 	b := newInstanceBase()
-	p, err := c.compiled.Instance(b.withAllocator(ctx, c.m.limits), extism.PluginInstanceConfig{ModuleConfig: b.moduleConfig()})
+	ictx := b.instantiationContext(ctx, c.m.limits)
+	b.begin(ctx.Done())
+	defer b.end()
+	p, err := c.compiled.Instance(ictx, extism.PluginInstanceConfig{ModuleConfig: b.moduleConfig()})
 	if err != nil {
 		return nil, fmt.Errorf("instantiate: %w", err)
 	}
-	in := &extismInstance{instanceBase: b, plugin: p}
+	in := &extismInstance{instanceBase: b, plugin: p, maxOutput: c.m.limits.MaxOutputBytes}
 	p.SetLogger(func(level extism.LogLevel, msg string) {
 		st := in.cur
 		if st == nil {
@@ -98,6 +106,14 @@ func (c *extismCode) instantiate(ctx context.Context) (instance, error) {
 		}
 		guestLog(withCallState(context.Background(), st), extismLevel(level), msg, nil)
 	})
+	out, err := in.run(withCallState(ctx, &callState{module: c.m}), abi.ExportManifest, nil)
+	if err == nil {
+		in.manifest, err = parseManifest(out)
+	}
+	if err != nil {
+		in.close(ctx)
+		return nil, fmt.Errorf("%s: %w", abi.ExportManifest, err)
+	}
 	return in, nil
 }
 
@@ -115,37 +131,45 @@ func extismLevel(l extism.LogLevel) abi.LogLevel {
 
 func (in *extismInstance) base() *instanceBase { return in.instanceBase }
 
-// extismGuestError is an error the guest set with the PDK's error call.
-type extismGuestError struct{ msg string }
+func (in *extismInstance) runJob(ctx context.Context, input []byte) ([]byte, error) {
+	out, err := in.run(ctx, abi.ExportRun, input)
+	if err == nil && uint64(len(out)) > uint64(in.maxOutput) {
+		return nil, &outputTooLargeError{size: uint32(min(len(out), 1<<32-1)), limit: in.maxOutput}
+	}
+	return out, err
+}
 
-func (e *extismGuestError) Error() string { return e.msg }
-
-func (in *extismInstance) run(ctx context.Context, input []byte) ([]byte, error) {
+// run calls an Extism export and sorts what comes back. Extism reports a guest's own error (set
+// with the PDK's error call) as a plain error with a non-zero return; everything else it passes
+// through from wazero (traps, exits, host function panics) or adds itself (a failed runtime
+// initialisation, a closed module). Only the first is a guest error: the rest mean the instance
+// can no longer be trusted.
+func (in *extismInstance) run(ctx context.Context, fn string, input []byte) ([]byte, error) {
 	in.cur = callStateFrom(ctx)
 	defer func() { in.cur = nil }()
-	rc, out, err := in.plugin.CallWithContext(ctx, abi.ExportRun, input)
-	if err != nil {
-		var exit *sys.ExitError
-		if ctx.Err() != nil || errors.As(err, &exit) || strings.HasPrefix(err.Error(), "wasm error: ") || in.plugin.Memory() == nil {
-			return nil, err
-		}
-		if rc != 0 {
-			// The guest returned non-zero with an error message: a guest error, not an ABI violation.
-			return guestErrorOutput(err.Error()), nil
-		}
-		return nil, badOutputf("extism: %v", err)
+	rc, out, err := in.plugin.CallWithContext(ctx, fn, input)
+	if in.exited.Load() {
+		// proc_exit, even with code 0, or an interrupt: the instance is gone.
+		return nil, sys.NewExitError(in.exitCode.Load())
 	}
-	if uint64(len(out)) > uint64(in.maxOutput()) {
-		return nil, &outputTooLargeError{size: uint32(min(len(out), 1<<32-1)), limit: in.maxOutput()}
+	if err != nil {
+		if rc != 0 && isExtismGuestError(err) {
+			return guestErrorOutput(clip(err.Error(), int(in.maxOutput))), nil
+		}
+		return nil, err
 	}
 	return out, nil
 }
 
-func (in *extismInstance) maxOutput() uint32 {
-	if st := in.cur; st != nil {
-		return st.module.limits.MaxOutputBytes
+// isExtismGuestError reports whether err is the text a guest set with the PDK's error call:
+// Extism returns that as errors.New(text), while its own and wazero's errors are wrapped or typed.
+func isExtismGuestError(err error) bool {
+	if reflect.TypeOf(err) != reflect.TypeOf(errors.New("")) {
+		return false
 	}
-	return DefaultLimits.MaxOutputBytes
+	msg := err.Error()
+	return !strings.HasPrefix(msg, "failed to initialize runtime") && !strings.Contains(msg, "(recovered by wazero)") &&
+		msg != "module is closed" && !strings.HasPrefix(msg, "unknown function")
 }
 
 // guestErrorOutput encodes an Extism error message as an ABI output of kind "error".

@@ -56,7 +56,7 @@ func hostLog(ctx context.Context, m api.Module, stack []uint64) {
 	var attrs []byte
 	if n := uint32(stack[4]); n > 0 {
 		if attrs, ok = mem.Read(uint32(stack[3]), min(n, abi.MaxLogAttrs)); !ok {
-			attrs = nil
+			return
 		}
 	}
 	guestLog(ctx, level, string(msg), attrs)
@@ -73,12 +73,14 @@ func guestLog(ctx context.Context, level abi.LogLevel, msg string, attrs []byte)
 	if !lg.Enabled(ctx, lvl) {
 		return
 	}
-	rec := make([]slog.Attr, 0, 8)
+	rec := make([]slog.Attr, 0, 6)
+	rec = append(rec, slog.String("origin", "guest"))
 	if st.jobID != "" {
 		rec = append(rec, slog.String("job_id", st.jobID), slog.String("task", st.task))
 	}
 	rec = append(rec, slog.String("module", st.module.name), slog.String("version", st.module.ShortVersion()))
 	if len(attrs) > 0 {
+		// The guest's attributes go in their own group, so that they cannot pass for the host's tags.
 		var kv map[string]any
 		if err := json.Unmarshal(attrs, &kv); err != nil {
 			rec = append(rec, slog.String("attrs", string(attrs)))
@@ -88,12 +90,14 @@ func guestLog(ctx context.Context, level abi.LogLevel, msg string, attrs []byte)
 				keys = append(keys, k)
 			}
 			sort.Strings(keys)
+			group := make([]any, 0, len(keys))
 			for _, k := range keys {
-				rec = append(rec, slog.Any(k, kv[k]))
+				group = append(group, slog.Any(k, kv[k]))
 			}
+			rec = append(rec, slog.Group("attrs", group...))
 		}
 	}
-	lg.LogAttrs(ctx, lvl, msg, append([]slog.Attr{slog.String("origin", "guest")}, rec...)...)
+	lg.LogAttrs(ctx, lvl, msg, rec...)
 }
 
 func slogLevel(l abi.LogLevel) slog.Level {

@@ -14,8 +14,8 @@ import (
 // instance is one instantiated module that runs one job at a time. Native and Extism modules
 // implement it; everything above it (pool, outcome mapping) is shared.
 type instance interface {
-	// run hands one job input to the guest and returns its output bytes (a copy).
-	run(ctx context.Context, input []byte) ([]byte, error)
+	// runJob hands one job input to the guest and returns its output bytes (a copy).
+	runJob(ctx context.Context, input []byte) ([]byte, error)
 	// base returns the state every instance kind shares.
 	base() *instanceBase
 	// close releases the instance.
@@ -26,6 +26,8 @@ type instance interface {
 type instanceBase struct {
 	stdio        *captureBuffer
 	memoryDenied atomic.Bool
+	exited       atomic.Bool                     // the guest module was closed (proc_exit, interrupt)
+	exitCode     atomic.Uint32                   // with exited
 	done         atomic.Pointer[<-chan struct{}] // the running job's done channel, for sleeps
 }
 
@@ -47,10 +49,15 @@ func (b *instanceBase) moduleConfig() wazero.ModuleConfig {
 		WithStderr(b.stdio)
 }
 
-// withAllocator returns ctx set up so that the instance created with it has its memory limited
-// (and refused grows recorded) by the instance's allocator.
-func (b *instanceBase) withAllocator(ctx context.Context, l Limits) context.Context {
-	return experimental.WithMemoryAllocator(ctx, newMemoryAllocator(l.MemoryBytes(), &b.memoryDenied))
+// instantiationContext returns ctx set up for creating the instance: its memory limited (and
+// refused grows recorded) by the instance's allocator, and its closing (proc_exit included,
+// which Extism otherwise reports as success) recorded.
+func (b *instanceBase) instantiationContext(ctx context.Context, l Limits) context.Context {
+	ctx = experimental.WithMemoryAllocator(ctx, newMemoryAllocator(l.MemoryBytes(), &b.memoryDenied))
+	return experimental.WithCloseNotifier(ctx, experimental.CloseNotifyFunc(func(_ context.Context, code uint32) {
+		b.exitCode.Store(code)
+		b.exited.Store(true)
+	}))
 }
 
 // begin prepares the instance for a job.

@@ -5,7 +5,8 @@ import "github.com/tetratelabs/wazero"
 // interrupter is how the engine stops guest code whose job's context has ended (timeout, abort,
 // shutdown). It is kept behind this small interface because the mechanism is on every job's hot
 // path and is expected to change: wazero's WithCloseOnContextDone, used now, makes compiled code
-// check the context at every function entry and loop back-edge and costs a goroutine per call.
+// check for it at every loop header (not at function entry: a guest that recurses without loops is
+// not stopped) and costs a goroutine per call.
 type interrupter interface {
 	// runtimeConfig adjusts the configuration of every runtime the engine creates.
 	runtimeConfig(wazero.RuntimeConfig) wazero.RuntimeConfig

@@ -3,6 +3,7 @@ package wasm
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -54,12 +55,18 @@ func (m *Module) Stats() PoolStats { return m.pool.stats() }
 
 // Close stops new jobs from starting on the module, waits for running ones to finish (or ctx to
 // end), and releases every instance and the compiled code.
+//
+// If ctx ends first, Close returns its error and the compiled code is released in the background
+// once the last running job has returned: it is never pulled from under a running guest.
 func (m *Module) Close(ctx context.Context) error {
-	err := m.pool.close(ctx)
-	if cerr := m.code.close(context.WithoutCancel(ctx)); err == nil {
-		err = cerr
+	if err := m.pool.close(ctx); err != nil {
+		go func() {
+			<-m.pool.drained
+			_ = m.code.close(context.Background())
+		}()
+		return err
 	}
-	return err
+	return m.code.close(context.WithoutCancel(ctx))
 }
 
 func (e *Engine) loadNative(ctx context.Context, m *Module, code *nativeCode) error {
@@ -67,7 +74,9 @@ func (e *Engine) loadNative(ctx context.Context, m *Module, code *nativeCode) er
 		return err
 	}
 	m.flavor, m.code = "native", code
-	first, err := code.instantiate(ctx)
+	sctx, cancel := context.WithTimeout(ctx, m.limits.Timeout) // a guest's start-up gets the time a job gets
+	first, err := code.instantiate(sctx)
+	cancel()
 	if err != nil {
 		return err
 	}
@@ -78,15 +87,16 @@ func (e *Engine) loadNative(ctx context.Context, m *Module, code *nativeCode) er
 			in.close(ctx)
 		}
 	}()
-	ctx = withCallState(ctx, &callState{module: m})
-	v, err := in.call0(ctx, abi.ExportABIVersion)
+	cctx, cancelCalls := context.WithTimeout(withCallState(ctx, &callState{module: m}), m.limits.Timeout)
+	defer cancelCalls()
+	v, err := in.call0(cctx, abi.ExportABIVersion)
 	if err != nil {
 		return fmt.Errorf("%s: %w", abi.ExportABIVersion, err)
 	}
 	if int32(v) != abi.Version {
 		return fmt.Errorf("%w: the module speaks ABI version %d; this host runs version %d", ErrUnsupportedABI, int32(v), abi.Version)
 	}
-	packed, err := in.call0(ctx, abi.ExportManifest)
+	packed, err := in.call0(cctx, abi.ExportManifest)
 	if err != nil {
 		return fmt.Errorf("%s: %w", abi.ExportManifest, err)
 	}
@@ -109,7 +119,7 @@ func (e *Engine) loadNative(ctx context.Context, m *Module, code *nativeCode) er
 
 // startPool gives m its pool, seeded with the instance used for validation, and warms it.
 func (e *Engine) startPool(ctx context.Context, m *Module, newInstance func(context.Context) (instance, error), first instance) error {
-	m.pool = newPool(m.limits.MinInstances, m.limits.MaxInstances, newInstance, func(err error) {
+	m.pool = newPool(m.limits.MinInstances, m.limits.MaxInstances, m.limits.Timeout, newInstance, func(err error) {
 		e.logger.Error("cannot instantiate module", "module", m.name, "version", m.ShortVersion(), "err", err)
 	})
 	m.pool.seed(first)
@@ -124,9 +134,14 @@ func (e *Engine) startPool(ctx context.Context, m *Module, newInstance func(cont
 // instance while all are busy (bounded by ctx); the module's timeout starts when the job does.
 // The caller's ctx ending stops the job and yields a Canceled outcome.
 func (m *Module) Invoke(ctx context.Context, in *abi.Input) Outcome {
+	if in == nil {
+		return m.tag(Outcome{Kind: UnknownTask, Reason: "no job input"})
+	}
 	input, err := json.Marshal(in)
 	if err != nil {
-		return m.tag(Outcome{Kind: BadOutput, Reason: "cannot encode job input: " + err.Error()})
+		// Only malformed args or kwargs (json.RawMessage) can fail here: the caller's fault.
+		return m.tag(Outcome{Kind: GuestError, Error: &abi.Error{Kind: abi.KindPermanent, Type: "InputError",
+			Message: "cannot encode job input: " + err.Error()}})
 	}
 	return m.InvokeRaw(ctx, in.JobID, in.Function, input)
 }
@@ -135,10 +150,17 @@ func (m *Module) Invoke(ctx context.Context, in *abi.Input) Outcome {
 // tag the guest's log records.
 func (m *Module) InvokeRaw(ctx context.Context, jobID, task string, input []byte) Outcome {
 	inst, err := m.pool.get(ctx)
-	if err != nil {
-		if ctx.Err() != nil {
-			return m.tag(Outcome{Kind: Canceled, Reason: err.Error()})
-		}
+	switch {
+	case err == nil && ctx.Err() != nil:
+		// The caller gave up while the instance was being handed over: keep the instance.
+		m.pool.put(inst, true)
+		return m.tag(Outcome{Kind: Canceled, Reason: context.Cause(ctx).Error()})
+	case err == nil:
+	case ctx.Err() != nil:
+		return m.tag(Outcome{Kind: Canceled, Reason: err.Error()})
+	case errors.Is(err, errPoolClosed):
+		return m.tag(Outcome{Kind: Canceled, Reason: "the module was closed (worker shutting down or module replaced)"})
+	default:
 		return m.tag(Outcome{Kind: Trap, Reason: "cannot instantiate module: " + err.Error()})
 	}
 	jctx, cancel := context.WithTimeoutCause(ctx, m.limits.Timeout, errJobTimeout)
@@ -149,7 +171,7 @@ func (m *Module) InvokeRaw(ctx context.Context, jobID, task string, input []byte
 	start := time.Now()
 	done := make(chan runResult, 1)
 	go func() {
-		out, err := inst.run(jctx, input)
+		out, err := inst.runJob(jctx, input)
 		done <- runResult{out, err}
 	}()
 	var r runResult

@@ -31,8 +31,10 @@ type nativeInstance struct {
 func (c *nativeCode) instantiate(ctx context.Context) (instance, error) {
 	b := newInstanceBase()
 	cfg := b.moduleConfig().WithName("").WithStartFunctions("_initialize")
-	ctx = withCallState(b.withAllocator(ctx, c.m.limits), &callState{module: c.m})
+	ctx = withCallState(b.instantiationContext(ctx, c.m.limits), &callState{module: c.m})
+	b.begin(ctx.Done()) // a sleep in _initialize ends with the setup's deadline
 	mod, err := c.runtime.InstantiateModule(ctx, c.compiled, cfg)
+	b.end()
 	if err != nil {
 		if out := b.stdio.take(); out != "" {
 			err = fmt.Errorf("%w (guest output: %s)", err, clip(out, 512))
@@ -51,7 +53,7 @@ func (c *nativeCode) instantiate(ctx context.Context) (instance, error) {
 
 func (in *nativeInstance) base() *instanceBase { return in.instanceBase }
 
-func (in *nativeInstance) run(ctx context.Context, input []byte) ([]byte, error) {
+func (in *nativeInstance) runJob(ctx context.Context, input []byte) ([]byte, error) {
 	s := in.stack[:]
 	s[0] = uint64(len(input))
 	if err := in.alloc.CallWithStack(ctx, s); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 )
 
 // errPoolClosed is returned by get after the module was closed.
@@ -15,8 +16,10 @@ var errPoolClosed = errors.New("module is closed")
 // used first, whose memory is warm); a broken one is closed and replaced in the background.
 type pool struct {
 	newInstance func(context.Context) (instance, error)
-	onError     func(error) // reports a failed background instantiation
+	onError     func(error)   // reports a failed background instantiation
+	setup       time.Duration // the most one instantiation may take
 	min         int
+	closing     chan struct{} // closed by close, to wake waiters
 
 	slots chan struct{} // one token per instance in use or being created; capacity = max
 
@@ -28,14 +31,24 @@ type pool struct {
 	drained chan struct{} // closed when closed && live == 0
 }
 
-func newPool(min, max int, newInstance func(context.Context) (instance, error), onError func(error)) *pool {
+func newPool(min, max int, setup time.Duration, newInstance func(context.Context) (instance, error), onError func(error)) *pool {
 	return &pool{
 		newInstance: newInstance,
 		onError:     onError,
+		setup:       setup,
 		min:         min,
+		closing:     make(chan struct{}),
 		slots:       make(chan struct{}, max),
 		drained:     make(chan struct{}),
 	}
+}
+
+// instantiate creates an instance, bounded by the setup time whatever the caller's context: a
+// guest whose start-up loops or sleeps must not hold a slot forever.
+func (p *pool) instantiate(ctx context.Context) (instance, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.setup)
+	defer cancel()
+	return p.newInstance(ctx)
 }
 
 // seed adds an instance created elsewhere (the one used to validate the module) to the idle stack.
@@ -52,6 +65,8 @@ func (p *pool) get(ctx context.Context) (instance, error) {
 	case p.slots <- struct{}{}:
 	case <-ctx.Done():
 		return nil, context.Cause(ctx)
+	case <-p.closing:
+		return nil, errPoolClosed
 	}
 	p.mu.Lock()
 	if p.closed {
@@ -68,7 +83,7 @@ func (p *pool) get(ctx context.Context) (instance, error) {
 	}
 	p.live++
 	p.mu.Unlock()
-	in, err := p.newInstance(context.WithoutCancel(ctx))
+	in, err := p.instantiate(ctx)
 	if err != nil {
 		p.mu.Lock()
 		p.live--
@@ -105,33 +120,46 @@ func (p *pool) put(in instance, healthy bool) {
 	}
 }
 
-// warm instantiates idle instances until the pool holds its warm minimum.
+// warm instantiates idle instances until the pool holds its warm minimum. Each instantiation holds
+// a slot, so that instances never outnumber the pool's maximum; when every slot is in use the pool
+// is busy enough and warming stops.
 func (p *pool) warm(ctx context.Context) error {
 	for {
+		select {
+		case p.slots <- struct{}{}:
+		default:
+			return nil
+		}
 		p.mu.Lock()
-		if p.closed || p.live >= p.min || p.live >= cap(p.slots) {
+		if p.closed || p.live >= p.min {
 			p.mu.Unlock()
+			<-p.slots
 			return nil
 		}
 		p.live++
 		p.mu.Unlock()
-		in, err := p.newInstance(ctx)
+		in, err := p.instantiate(ctx)
 		p.mu.Lock()
-		if err != nil {
+		switch {
+		case err != nil:
 			p.live--
 			p.checkDrained()
-			p.mu.Unlock()
+		case p.closed:
+			p.live--
+			p.checkDrained()
+		default:
+			p.idle = append(p.idle, in)
+		}
+		closed := p.closed
+		p.mu.Unlock()
+		<-p.slots
+		if err != nil {
 			return err
 		}
-		if p.closed {
-			p.live--
-			p.checkDrained()
-			p.mu.Unlock()
+		if closed {
 			in.close(ctx)
 			return nil
 		}
-		p.idle = append(p.idle, in)
-		p.mu.Unlock()
 	}
 }
 
@@ -151,6 +179,7 @@ func (p *pool) close(ctx context.Context) error {
 	p.mu.Lock()
 	if !p.closed {
 		p.closed = true
+		close(p.closing)
 		idle := p.idle
 		p.idle = nil
 		p.live -= len(idle)

@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -385,5 +387,88 @@ func TestCompilationCacheOnDisk(t *testing.T) {
 	})
 	if files == 0 {
 		t.Fatal("nothing was written to the compilation cache")
+	}
+}
+
+func TestSetupIsBoundedByTheTimeout(t *testing.T) {
+	t.Parallel()
+	e, _ := newEngine(t, Config{})
+	start := time.Now()
+	_, err := e.LoadFile(context.Background(), fixture(t, "initloop"), Limits{Timeout: 200 * time.Millisecond})
+	if err == nil || time.Since(start) > 5*time.Second {
+		t.Fatalf("loading a module that loops in _initialize: %v after %s", err, time.Since(start))
+	}
+}
+
+func TestExtismMemoryBelowMinimumIsRefused(t *testing.T) {
+	t.Parallel()
+	e, _ := newEngine(t, Config{})
+	_, err := e.LoadFile(context.Background(), example(t, "extism_greet"), Limits{MemoryPages: 16})
+	if err == nil || !strings.Contains(err.Error(), "needs at least") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestPoolNeverExceedsMax(t *testing.T) {
+	t.Parallel()
+	e, _ := newEngine(t, Config{})
+	m := load(t, e, fixture(t, "trap"), Limits{MinInstances: 2, MaxInstances: 2})
+	var wg sync.WaitGroup
+	var over atomic.Int32
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 50; i++ {
+				m.Invoke(context.Background(), job("wat_trap", "[]", "{}")) // every call replaces its instance
+				if m.Stats().Live > 2 {
+					over.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if over.Load() > 0 {
+		t.Fatalf("more than 2 instances seen %d times", over.Load())
+	}
+}
+
+func TestCanceledAndClosedDoNotCostInstances(t *testing.T) {
+	t.Parallel()
+	e, _ := newEngine(t, Config{})
+	m, err := e.LoadFile(context.Background(), fixture(t, "noop"), Limits{MinInstances: 1, MaxInstances: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := m.pool.idle[0]
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for i := 0; i < 20; i++ {
+		if o := m.Invoke(ctx, job("wat_noop", "[]", "{}")); o.Kind != Canceled {
+			t.Fatalf("canceled context: %s", o.Kind)
+		}
+	}
+	if m.pool.idle[0] != first {
+		t.Fatal("a canceled call threw away the warm instance")
+	}
+	if err := m.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if o := m.Invoke(context.Background(), job("wat_noop", "[]", "{}")); o.Kind != Canceled {
+		t.Fatalf("after Close: %s %s", o.Kind, o.Reason)
+	}
+}
+
+func TestExtismErrorSorting(t *testing.T) {
+	for err, guest := range map[error]bool{
+		errors.New("name is required"):                                          true,
+		errors.New("failed to initialize runtime: wasm error: unreachable"):     false,
+		errors.New("module is closed"):                                          false,
+		errors.New("out of range (recovered by wazero)\nwasm stack trace: ..."): false,
+		fmt.Errorf("wrapped: %w", errors.New("x")):                              false,
+	} {
+		if got := isExtismGuestError(err); got != guest {
+			t.Errorf("%q: guest error %v, want %v", err, got, guest)
+		}
 	}
 }

@@ -1,5 +1,6 @@
 // Command hostile is a test fixture: a Go task module whose tasks misbehave in the ways a real
-// Go guest can, so that tests see how the host classifies each one. It is built into the fixtures
+// Go guest can, so that tests see how the host classifies each one, and fail or ask for retries
+// on demand, so that tests can drive the retry policy. It is built into the fixtures
 // directory, not beside the examples.
 package main
 
@@ -56,6 +57,21 @@ func init() {
 		m["boom"]++
 		return nil
 	})
+	// flaky asks for a retry after delay_ms until its try number reaches succeed_on.
+	arq.Register("flaky", func(ctx arq.Context, succeedOn, delayMs int) (int, error) {
+		if ctx.Try < succeedOn {
+			return 0, arq.Retry(time.Duration(delayMs) * time.Millisecond)
+		}
+		return ctx.Try, nil
+	}, "succeed_on", "delay_ms")
+	// fail returns an ordinary error, left to the worker's retry policy.
+	arq.Register("fail", func(ctx arq.Context, msg string) error {
+		return arq.NewError("FlakyError", msg)
+	}, "msg")
+	// refuse fails permanently.
+	arq.Register("refuse", func(ctx arq.Context, msg string) error {
+		return arq.Permanent(arq.NewError("ValueError", msg))
+	}, "msg")
 	// escape tries to reach the host: files, environment, arguments.
 	arq.Register("escape", func(ctx arq.Context) (map[string]any, error) {
 		_, ferr := os.ReadFile("/etc/passwd")

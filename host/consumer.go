@@ -1,0 +1,129 @@
+package host
+
+import (
+	"fmt"
+	"sync"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+)
+
+// consumer receives one queue's deliveries and hands each to a job goroutine, never running more
+// than the worker's concurrency at once. The broker sends at most Prefetch unacknowledged
+// deliveries ahead; the rest wait in the queue, where other workers can take them.
+type consumer struct {
+	w     *Worker
+	queue string
+
+	mu      sync.Mutex
+	ch      *amqp.Channel
+	tag     string
+	stopped bool
+}
+
+func (w *Worker) startConsumer(queue string) (*consumer, error) {
+	c := &consumer{w: w, queue: queue}
+	if err := c.start(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// start opens a channel, sets its prefetch and consumes the queue.
+func (c *consumer) start() error {
+	ch, err := c.w.conn.Channel()
+	if err != nil {
+		return fmt.Errorf("rabbitmq channel: %w", err)
+	}
+	if err := ch.Qos(c.w.cfg.Prefetch, 0, false); err != nil {
+		_ = ch.Close()
+		return fmt.Errorf("set prefetch: %w", err)
+	}
+	tag := "arqhost-" + c.w.cfg.WorkerID + "-" + c.queue
+	deliveries, err := ch.Consume(c.queue, tag, false, false, false, false, nil)
+	if err != nil {
+		_ = ch.Close()
+		return fmt.Errorf("consume %q: %w", c.queue, err)
+	}
+	c.mu.Lock()
+	c.ch, c.tag = ch, tag
+	c.mu.Unlock()
+	go c.loop(deliveries)
+	return nil
+}
+
+// restart consumes again on a new channel after the connection came back.
+func (c *consumer) restart() {
+	c.mu.Lock()
+	stopped := c.stopped
+	c.mu.Unlock()
+	if stopped {
+		return
+	}
+	if err := c.start(); err != nil {
+		c.w.log.Error("cannot consume after reconnecting", "queue", c.queue, "err", err)
+	}
+}
+
+func (c *consumer) loop(deliveries <-chan amqp.Delivery) {
+	w := c.w
+	for d := range deliveries {
+		w.inFlight.Add(1)
+		w.jobs.Add(1)
+		w.slots <- struct{}{}
+		if w.stopping.Load() {
+			// Received after Stop began: back to the queue, untouched.
+			_ = d.Nack(false, true)
+			<-w.slots
+			w.inFlight.Add(-1)
+			w.jobs.Done()
+			continue
+		}
+		go func(d amqp.Delivery) {
+			defer func() {
+				<-w.slots
+				w.inFlight.Add(-1)
+				w.jobs.Done()
+			}()
+			w.handle(c.queue, d)
+		}(d)
+	}
+}
+
+// cancel stops the broker sending more deliveries; the channel stays open so that running jobs
+// can still ack (closing a channel right after acking can bring acked messages back on quorum
+// queues).
+func (c *consumer) cancel() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stopped = true
+	if c.ch != nil {
+		_ = c.ch.Cancel(c.tag, false)
+	}
+}
+
+func (c *consumer) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ch != nil {
+		_ = c.ch.Close()
+		c.ch = nil
+	}
+}
+
+func (w *Worker) stopConsumers() {
+	w.mu.Lock()
+	cs := append([]*consumer(nil), w.consumers...)
+	w.mu.Unlock()
+	for _, c := range cs {
+		c.cancel()
+	}
+}
+
+func (w *Worker) closeConsumerChannels() {
+	w.mu.Lock()
+	cs := append([]*consumer(nil), w.consumers...)
+	w.mu.Unlock()
+	for _, c := range cs {
+		c.close()
+	}
+}

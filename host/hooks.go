@@ -1,0 +1,56 @@
+package host
+
+import (
+	"context"
+
+	"github.com/arqhost/arqhost/host/wasm"
+)
+
+// JobInfo describes a job to the job hooks.
+type JobInfo struct {
+	ID            string
+	Function      string
+	Queue         string
+	Try           int
+	Module        string
+	ModuleVersion string
+}
+
+// Hooks are an embedder's callbacks, the Go counterparts of the original library's on_startup,
+// on_shutdown, on_job_start and on_job_end. Every field is optional. The job hooks run on the
+// job's goroutine, so they must be quick and safe for concurrent use.
+type Hooks struct {
+	// OnStartup runs in Start before any job is consumed; an error stops Start.
+	OnStartup func(ctx context.Context, w *Worker) error
+	// OnShutdown runs in Stop after the last job finished.
+	OnShutdown func(ctx context.Context, w *Worker)
+	// OnJobStart runs just before a job's task is called.
+	OnJobStart func(ctx context.Context, job JobInfo)
+	// OnJobEnd runs when a job's task returned, before its outcome is recorded.
+	OnJobEnd func(ctx context.Context, job JobInfo, outcome *wasm.Outcome)
+}
+
+func (h *Hooks) startup(ctx context.Context, w *Worker) error {
+	if h.OnStartup == nil {
+		return nil
+	}
+	return h.OnStartup(ctx, w)
+}
+
+func (h *Hooks) shutdown(ctx context.Context, w *Worker) {
+	if h.OnShutdown != nil {
+		h.OnShutdown(ctx, w)
+	}
+}
+
+func (h *Hooks) jobStart(ctx context.Context, job JobInfo) {
+	if h.OnJobStart != nil {
+		h.OnJobStart(ctx, job)
+	}
+}
+
+func (h *Hooks) jobEnd(ctx context.Context, job JobInfo, o *wasm.Outcome) {
+	if h.OnJobEnd != nil {
+		h.OnJobEnd(ctx, job, o)
+	}
+}

@@ -1,0 +1,373 @@
+package host
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/arqhost/arqhost/abi"
+	"github.com/arqhost/arqhost/host/wasm"
+	"github.com/arqhost/arqhost/internal/broker"
+	"github.com/arqhost/arqhost/internal/store"
+	"github.com/arqhost/arqhost/internal/wire"
+)
+
+// earlyTolerance is how early a deferred job may arrive and still run: anything earlier goes
+// back into the delay topology for the rest of its wait.
+const earlyTolerance = 2 * time.Millisecond
+
+// handle takes one delivery from receipt to ack. The rules, in order:
+//   - a body that is not a job goes to the DLQ with its raw bytes;
+//   - a job whose record is already terminal, or whose retry is already scheduled, is acked
+//     without running (delivery is at-least-once, completion is once);
+//   - an aborted job is recorded as aborted; an expired one as failed; neither runs;
+//   - a job that arrived before its defer_until goes back into the delay topology;
+//   - a job for a task no module serves goes to the DLQ;
+//   - otherwise it runs, and its outcome is recorded, retried or dead-lettered (retry.go).
+//
+// The delivery is acked only after the record is written and any retry or DLQ copy has been
+// confirmed by the broker. When Redis or the broker cannot take the result, the delivery goes back
+// to the queue instead (requeue), so nothing is lost.
+func (w *Worker) handle(queue string, d amqp.Delivery) {
+	ctx := w.jobsCtx
+	job, err := wire.Decode(d.Body)
+	if err != nil {
+		w.deadLetterMalformed(ctx, queue, d, err)
+		return
+	}
+	log := w.log.With("job_id", job.ID, "task", job.Function, "queue", queue, "try", job.Try)
+	if w.store != nil {
+		skip, err := w.alreadyHandled(ctx, job, log)
+		if err != nil {
+			w.requeue(d, log, "cannot read the job's record", err)
+			return
+		}
+		if skip {
+			w.ack(d, log)
+			return
+		}
+	}
+	now := time.Now()
+	if !job.Expires.IsZero() && now.After(job.Expires) {
+		log.Warn("job expired before it could run; not running it", "expires", job.Expires)
+		rec := w.record(job, queue, store.StatusFailed)
+		rec.Outcome, rec.ErrorType, rec.ErrorMessage = "expired", "JobExpired", "the job expired at "+wire.FormatTime(job.Expires)+" before it started"
+		rec.Error = errorString(rec.ErrorType, rec.ErrorMessage)
+		w.finish(ctx, d, log, rec, nil)
+		return
+	}
+	if wait := job.DeferUntil.Sub(now); !job.DeferUntil.IsZero() && wait > earlyTolerance {
+		log.Debug("job arrived before its defer_until; delaying it again", "wait", wait)
+		msg := republish(d, d.Body, d.Headers)
+		w.finish(ctx, d, log, nil, &publication{queue: queue, delay: wait, msg: msg})
+		return
+	}
+	mod, ok := w.registry.Lookup(job.Function)
+	if !ok {
+		o := wasm.Outcome{Kind: wasm.UnknownTask, Reason: "no module of this worker serves task " + quote(job.Function)}
+		w.settle(ctx, d, log, job, queue, &o, time.Now())
+		return
+	}
+
+	start := time.Now()
+	if w.store != nil {
+		rec := w.record(job, queue, store.StatusInProgress)
+		rec.StartTime = &start
+		rec.Module, rec.ModuleVersion = mod.Name(), mod.Version()
+		if _, err := w.store.Write(ctx, rec); err != nil {
+			w.requeue(d, log, "cannot record that the job started", err)
+			return
+		}
+	}
+	jctx, cancel := context.WithCancelCause(ctx)
+	w.mu.Lock()
+	w.running[job.ID] = cancel
+	w.mu.Unlock()
+	info := JobInfo{ID: job.ID, Function: job.Function, Queue: queue, Try: job.Try, Module: mod.Name(), ModuleVersion: mod.Version()}
+	w.cfg.Hooks.jobStart(jctx, info)
+	o := mod.Invoke(jctx, &abi.Input{
+		JobID: job.ID, Function: job.Function, JobTry: job.Try,
+		EnqueueTime: job.EnqueueTime.UTC().Format(time.RFC3339Nano), QueueName: queue, WorkerID: w.cfg.WorkerID,
+		Args: job.Args, Kwargs: job.Kwargs,
+	})
+	if o.Kind == wasm.Canceled {
+		o.Reason = context.Cause(jctx).Error()
+	}
+	aborted := errors.Is(context.Cause(jctx), errAborted)
+	w.mu.Lock()
+	delete(w.running, job.ID)
+	w.mu.Unlock()
+	cancel(nil)
+	w.cfg.Hooks.jobEnd(ctx, info, &o)
+
+	if o.Kind == wasm.Canceled && !aborted {
+		// Interrupted by shutdown: back to the queue to run again, here or elsewhere.
+		log.Warn("job interrupted by shutdown; returning it to the queue")
+		w.nack(d, log)
+		return
+	}
+	w.settle(ctx, d, log, job, queue, &o, start)
+}
+
+// alreadyHandled reports whether the job must not run: its record is terminal (completed, failed,
+// aborted), its retry is already scheduled, or it was aborted.
+func (w *Worker) alreadyHandled(ctx context.Context, job *wire.Job, log *slog.Logger) (bool, error) {
+	rec, err := w.store.Get(ctx, job.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return false, err
+	case rec.Status.Terminal():
+		log.Info("job already finished; acknowledging the duplicate delivery without running it", "status", rec.Status)
+		return true, nil
+	case rec.Status == store.StatusRetrying && rec.JobTry >= job.Try:
+		log.Info("job's retry is already scheduled; acknowledging the duplicate delivery without running it")
+		return true, nil
+	}
+	aborted, err := w.store.IsAborted(ctx, job.ID)
+	if err != nil || !aborted {
+		return false, err
+	}
+	log.Info("job was aborted before it ran")
+	rec = w.record(job, job.Queue, store.StatusAborted)
+	rec.Outcome = "aborted"
+	if _, err := w.store.Write(ctx, rec); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// settle records a finished job's outcome and retries or dead-letters it by the retry policy.
+func (w *Worker) settle(ctx context.Context, d amqp.Delivery, log *slog.Logger, job *wire.Job, queue string, o *wasm.Outcome, start time.Time) {
+	end := time.Now()
+	rec := w.record(job, queue, store.StatusCompleted)
+	rec.StartTime, rec.EndTime = &start, &end
+	dur := end.Sub(start).Seconds()
+	rec.Duration = &dur
+	rec.Module, rec.ModuleVersion, rec.Outcome = o.Module, o.Version, o.Kind.String()
+	log = log.With("outcome", o.Kind.String(), "module_version", short(o.Version))
+
+	switch {
+	case o.Kind == wasm.Success:
+		rec.Result = o.Result
+		log.Info("job completed", "duration", end.Sub(start))
+		w.finish(ctx, d, log, rec, nil)
+		return
+	case o.Kind == wasm.Canceled:
+		rec.Status = store.StatusAborted
+		rec.ErrorType, rec.ErrorMessage = "Aborted", "the job was aborted while it ran"
+		rec.Error = errorString(rec.ErrorType, rec.ErrorMessage)
+		log.Info("job aborted while running")
+		w.finish(ctx, d, log, rec, nil)
+		return
+	}
+
+	rec.ErrorType, rec.ErrorMessage, rec.ErrorKind = failureText(o)
+	rec.Error = errorString(rec.ErrorType, rec.ErrorMessage)
+	decision := w.cfg.Retry.Decide(o, job.Try)
+	if decision.Retry {
+		next := nextTry(job, end.Add(decision.Delay))
+		rec.Status = store.StatusRetrying
+		at := end.Add(decision.Delay)
+		rec.NextTryAt = &at
+		log.Info("job failed; retrying", "error", *rec.Error, "retry_in", decision.Delay, "next_try", next.Try)
+		msg := broker.JobPublishing(next, retryHeaders(d.Headers, next.Try))
+		w.finish(ctx, d, log, rec, &publication{queue: queue, delay: decision.Delay, msg: msg})
+		return
+	}
+	rec.Status = store.StatusFailed
+	log.Warn("job failed; sending it to the dead-letter queue", "error", *rec.Error, "why", decision.Why)
+	headers := dlqHeaders(d.Headers, job.ID, job.Try, o, rec, decision, w.cfg.WorkerID)
+	msg := republish(d, d.Body, headers)
+	w.finish(ctx, d, log, rec, &publication{queue: w.dlqName(queue), msg: msg})
+}
+
+// nextTry is the message of a job's next try: the same job with the try counter advanced and
+// defer_until set, so that it does not run early whatever path it takes back.
+func nextTry(job *wire.Job, at time.Time) *wire.Job {
+	next := *job
+	next.Try++
+	next.DeferUntil = at
+	return &next
+}
+
+// publication is a message to publish, with the broker's confirmation, before acking.
+type publication struct {
+	queue string
+	delay time.Duration
+	msg   amqp.Publishing
+}
+
+// finish publishes pub (if any) and waits for the broker's confirmation, writes rec (if any),
+// and only then acks the delivery. When either step fails the delivery is requeued: it will be
+// handled again, and the record decides whether it runs again.
+func (w *Worker) finish(ctx context.Context, d amqp.Delivery, log *slog.Logger, rec *store.Record, pub *publication) {
+	if pub != nil {
+		if err := w.pub.Publish(ctx, pub.queue, pub.delay, pub.msg); err != nil {
+			w.requeue(d, log, "cannot publish the job's retry or dead-letter copy", err)
+			return
+		}
+	}
+	if rec != nil && w.store != nil {
+		if _, err := w.store.Write(ctx, rec); err != nil {
+			w.requeue(d, log, "cannot record the job's result", err)
+			return
+		}
+	}
+	w.ack(d, log)
+}
+
+// deadLetterMalformed sends a delivery whose body is not a job to the DLQ, raw bytes and all.
+func (w *Worker) deadLetterMalformed(ctx context.Context, queue string, d amqp.Delivery, err error) {
+	log := w.log.With("queue", queue, "message_id", d.MessageId)
+	log.Warn("malformed job message; sending it to the dead-letter queue", "err", err, "bytes", len(d.Body))
+	h := copyHeaders(d.Headers)
+	h[wire.HeaderErrorType] = "MalformedMessage"
+	h[wire.HeaderErrorMessage] = clip(err.Error(), 1024)
+	h[wire.HeaderErrorCategory] = "non_retriable"
+	h[wire.HeaderFailedAt] = wire.FormatTime(time.Now())
+	h[wire.HeaderOutcome] = "malformed"
+	h[wire.HeaderReason] = clip(err.Error(), 1024)
+	h[wire.HeaderWorker] = w.cfg.WorkerID
+	w.finish(ctx, d, log, nil, &publication{queue: w.dlqName(queue), msg: republish(d, d.Body, h)})
+}
+
+// record starts a result record for job with the fields every record has.
+func (w *Worker) record(job *wire.Job, queue string, status store.Status) *store.Record {
+	rec := &store.Record{
+		JobID: job.ID, Status: status, WorkerID: w.cfg.WorkerID, QueueName: queue,
+		RetryCount: job.Try - 1, JobTry: job.Try, FunctionName: job.Function,
+		Args: job.Args, Kwargs: job.Kwargs, CreatedAt: job.EnqueueTime,
+	}
+	if !job.Expires.IsZero() {
+		e := job.Expires
+		rec.ExpiresAt = &e
+	}
+	return rec
+}
+
+func (w *Worker) ack(d amqp.Delivery, log *slog.Logger) {
+	if err := d.Ack(false); err != nil {
+		// The channel is gone (connection lost): the broker redelivers, and the record decides.
+		log.Warn("cannot acknowledge the delivery; the broker will redeliver it", "err", err)
+	}
+}
+
+func (w *Worker) nack(d amqp.Delivery, log *slog.Logger) {
+	if err := d.Nack(false, true); err != nil {
+		log.Warn("cannot return the delivery to the queue; the broker will redeliver it", "err", err)
+	}
+}
+
+// requeue returns a delivery whose result could not be stored or published, after a pause so that
+// an outage does not turn into a hot loop.
+func (w *Worker) requeue(d amqp.Delivery, log *slog.Logger, what string, err error) {
+	log.Error(what+"; returning the job to the queue", "err", err)
+	select {
+	case <-time.After(time.Second):
+	case <-w.done:
+	}
+	w.nack(d, log)
+}
+
+func (w *Worker) dlqName(queue string) string {
+	return broker.NamesFor(queue, w.queueOptions()).DLQ
+}
+
+// failureText gives the record's error type, message and kind for a failed outcome.
+func failureText(o *wasm.Outcome) (typ, msg, kind string) {
+	if o.Kind == wasm.GuestError {
+		return o.Error.Type, o.Error.Message, string(o.Error.Kind)
+	}
+	typ = map[wasm.Kind]string{
+		wasm.Trap: "Trap", wasm.Timeout: "JobTimeout", wasm.LimitExceeded: "LimitExceeded",
+		wasm.BadOutput: "BadOutput", wasm.UnknownTask: "UnknownTask", wasm.Canceled: "Canceled",
+	}[o.Kind]
+	msg = o.Reason
+	if o.Detail != "" && o.Kind != wasm.UnknownTask {
+		msg += "\n" + clip(o.Detail, 2048)
+	}
+	return typ, msg, o.Kind.String()
+}
+
+func errorString(typ, msg string) *string {
+	s := typ
+	if msg != "" {
+		s += ": " + msg
+	}
+	return &s
+}
+
+// republish is a copy of a delivery's message with another body and headers.
+func republish(d amqp.Delivery, body []byte, headers amqp.Table) amqp.Publishing {
+	return amqp.Publishing{
+		Headers: headers, ContentType: d.ContentType, ContentEncoding: d.ContentEncoding,
+		DeliveryMode: amqp.Persistent, MessageId: d.MessageId, Timestamp: d.Timestamp,
+		CorrelationId: d.CorrelationId, Type: d.Type, AppId: d.AppId, Body: body,
+	}
+}
+
+func copyHeaders(h amqp.Table) amqp.Table {
+	out := make(amqp.Table, len(h)+12)
+	for k, v := range h {
+		out[k] = v
+	}
+	return out
+}
+
+// retryHeaders are the headers of a retry: the original ones with x-retry-count = try-1, minus
+// the broker's dead-lettering history from the delay topology.
+func retryHeaders(h amqp.Table, try int) amqp.Table {
+	out := copyHeaders(h)
+	delete(out, "x-death")
+	delete(out, "x-first-death-exchange")
+	delete(out, "x-first-death-queue")
+	delete(out, "x-first-death-reason")
+	out[wire.HeaderRetryCount] = int64(try - 1)
+	return out
+}
+
+// dlqHeaders are the original headers plus the reason the job was dead-lettered: the original
+// library's x-error-* headers and arqhost's own.
+func dlqHeaders(h amqp.Table, id string, try int, o *wasm.Outcome, rec *store.Record, d Decision, worker string) amqp.Table {
+	out := copyHeaders(h)
+	category := "non_retriable"
+	if d.Exhausted {
+		category = "retriable"
+	}
+	out[wire.HeaderErrorType] = rec.ErrorType
+	out[wire.HeaderErrorMessage] = clip(rec.ErrorMessage, 2048)
+	out[wire.HeaderErrorCategory] = category
+	out[wire.HeaderFailedAt] = wire.FormatTime(time.Now())
+	out[wire.HeaderJobID] = id
+	out[wire.HeaderTries] = int64(try)
+	out[wire.HeaderOutcome] = o.Kind.String()
+	out[wire.HeaderReason] = clip(o.Reason+"; "+d.Why, 1024)
+	out[wire.HeaderModule] = o.Module
+	out[wire.HeaderModuleVersion] = o.Version
+	out[wire.HeaderWorker] = worker
+	return out
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+func short(v string) string {
+	if len(v) > 12 {
+		return v[:12]
+	}
+	return v
+}
+
+func quote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}

@@ -1,0 +1,19 @@
+;; Test fixture: loops forever in _initialize: loading it must fail within the setup time limit.
+;; Built by "make modules" with wat2wasm; see abi/ABI.md for the exports.
+(module
+  (func (export "_initialize") (loop $forever (br $forever)))
+  (memory (export "memory") 1)
+  (func (export "arqhost_abi_version") (result i32) (i32.const 1))
+  ;; The input goes at 4096; grow memory so that it fits.
+  (func (export "arqhost_alloc") (param $n i32) (result i32)
+    (local $need i32)
+    (local.set $need (i32.shr_u (i32.add (local.get $n) (i32.const 69631)) (i32.const 16)))
+    (if (i32.gt_u (local.get $need) (memory.size))
+      (then (drop (memory.grow (i32.sub (local.get $need) (memory.size))))))
+    (i32.const 4096))
+  (data (i32.const 16) "{\"tasks\":[\"wat_ini1\"],\"sdk\":\"wat\"}")
+  (func (export "arqhost_manifest") (result i64)
+    (i64.or (i64.shl (i64.const 16) (i64.const 32)) (i64.const 34)))
+  (data (i32.const 256) "{\"result\":null}")
+  (func (export "arqhost_run") (param i32 i32) (result i64)
+    (i64.or (i64.shl (i64.const 256) (i64.const 32)) (i64.const 15))))
