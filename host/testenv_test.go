@@ -33,6 +33,7 @@ type env struct {
 	t      *testing.T
 	queue  string
 	prefix string
+	dir    string // the modules directory
 	reg    *registry.Registry
 	logs   *syncBuffer
 }
@@ -66,11 +67,11 @@ func (e *env) cleanup() {
 	}
 }
 
-// modules returns a registry of the example and test modules, shared by the env's workers.
-func (e *env) modules() *registry.Registry {
+// modulesDir returns a directory holding the example and test modules.
+func (e *env) modulesDir() string {
 	e.t.Helper()
-	if e.reg != nil {
-		return e.reg
+	if e.dir != "" {
+		return e.dir
 	}
 	dir := e.t.TempDir()
 	for _, m := range []struct{ env, sub, name string }{
@@ -90,6 +91,17 @@ func (e *env) modules() *registry.Registry {
 			e.t.Fatal(err)
 		}
 	}
+	e.dir = dir
+	return dir
+}
+
+// modules returns a registry of the modules of modulesDir, shared by the env's workers.
+func (e *env) modules() *registry.Registry {
+	e.t.Helper()
+	if e.reg != nil {
+		return e.reg
+	}
+	dir := e.modulesDir()
 	eng, err := wasm.NewEngine(wasm.Config{CacheDir: filepath.Join(os.TempDir(), "arqhost-test-cache"), Concurrency: 8,
 		Defaults: wasm.Limits{Timeout: 2 * time.Second}})
 	if err != nil {
