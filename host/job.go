@@ -116,21 +116,18 @@ func (w *Worker) handle(queue string, d amqp.Delivery) {
 // alreadyHandled reports whether the job must not run: its record is terminal (completed, failed,
 // aborted), its retry is already scheduled, or it was aborted.
 func (w *Worker) alreadyHandled(ctx context.Context, job *wire.Job, log *slog.Logger) (bool, error) {
-	rec, err := w.store.Get(ctx, job.ID)
+	rec, aborted, err := w.store.Lookup(ctx, job.ID)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
 	case err != nil:
 		return false, err
-	case rec.Status.Terminal():
+	case rec != nil && rec.Status.Terminal():
 		log.Info("job already finished; acknowledging the duplicate delivery without running it", "status", rec.Status)
 		return true, nil
-	case rec.Status == store.StatusRetrying && rec.JobTry >= job.Try:
+	case rec != nil && rec.Status == store.StatusRetrying && rec.JobTry >= job.Try:
 		log.Info("job's retry is already scheduled; acknowledging the duplicate delivery without running it")
 		return true, nil
-	}
-	aborted, err := w.store.IsAborted(ctx, job.ID)
-	if err != nil || !aborted {
-		return false, err
+	case !aborted:
+		return false, nil
 	}
 	log.Info("job was aborted before it ran")
 	rec = w.record(job, job.Queue, store.StatusAborted)

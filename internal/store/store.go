@@ -474,6 +474,27 @@ func (s *Store) Get(ctx context.Context, id string) (*Record, error) {
 	return &rec, nil
 }
 
+// Lookup returns a job's record (nil when it has none) and whether the job was aborted, in one
+// round trip: what a worker needs to know before it runs a job.
+func (s *Store) Lookup(ctx context.Context, id string) (rec *Record, aborted bool, err error) {
+	if s.isClosed() {
+		return nil, false, ErrClosed
+	}
+	pipe := s.client.Pipeline()
+	get := pipe.Get(ctx, s.ResultKey(id))
+	ab := pipe.Exists(ctx, s.AbortKey(id))
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, false, fmt.Errorf("store: reading job %q: %w", id, err)
+	}
+	if data, err := get.Bytes(); err == nil {
+		rec = new(Record)
+		if err := rec.UnmarshalJSON(data); err != nil {
+			return nil, false, fmt.Errorf("store: job %q: %w", id, err)
+		}
+	}
+	return rec, ab.Val() > 0, nil
+}
+
 // GetMany returns the records of ids, in the same order, with nil for the ids that have none. It
 // takes one round trip: a pipeline of GETs (not MGET, whose keys would have to share a hash slot
 // on Redis Cluster).
