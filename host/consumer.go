@@ -3,6 +3,7 @@ package host
 import (
 	"fmt"
 	"sync"
+	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 )
@@ -51,16 +52,33 @@ func (c *consumer) start() error {
 	return nil
 }
 
-// restart consumes again on a new channel after the connection came back.
-func (c *consumer) restart() {
-	c.mu.Lock()
-	stopped := c.stopped
-	c.mu.Unlock()
-	if stopped {
-		return
-	}
-	if err := c.start(); err != nil {
-		c.w.log.Error("cannot consume after reconnecting", "queue", c.queue, "err", err)
+// resume consumes again after the deliveries stopped without Stop: the connection was lost, or the
+// broker closed the channel (a channel error, a deleted queue). It retries with backoff until it
+// succeeds or the worker stops, so that a worker never goes quietly idle.
+func (c *consumer) resume() {
+	backoff := 100 * time.Millisecond
+	for {
+		select {
+		case <-time.After(backoff):
+		case <-c.w.done:
+			return
+		}
+		c.mu.Lock()
+		stopped := c.stopped
+		c.mu.Unlock()
+		if stopped || c.w.stopping.Load() {
+			return
+		}
+		err := c.w.declare() // the queue may be gone (deleted by an operator)
+		if err == nil {
+			err = c.start()
+		}
+		if err == nil {
+			c.w.log.Info("consuming again", "queue", c.queue)
+			return
+		}
+		c.w.log.Warn("cannot consume yet; will try again", "queue", c.queue, "err", err, "in", backoff)
+		backoff = min(backoff*2, 5*time.Second)
 	}
 }
 
@@ -86,6 +104,13 @@ func (c *consumer) loop(deliveries <-chan amqp.Delivery) {
 			}()
 			w.handle(c.queue, d)
 		}(d)
+	}
+	c.mu.Lock()
+	stopped := c.stopped
+	c.mu.Unlock()
+	if !stopped && !w.stopping.Load() {
+		w.log.Warn("the broker stopped delivering; consuming again", "queue", c.queue)
+		go c.resume()
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	amqp "github.com/rabbitmq/amqp091-go"
+
 	"github.com/arqhost/arqhost/client"
 	"github.com/arqhost/arqhost/host"
 	"github.com/arqhost/arqhost/host/wasm"
@@ -176,5 +178,38 @@ func TestLifecycleHooks(t *testing.T) {
 		if events[i] != want[i] {
 			t.Fatalf("events %v, want %v", events, want)
 		}
+	}
+}
+
+func TestConsumerResumesAfterChannelClosedByBroker(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.worker(e.config())
+	// Deleting the queue under the consumer makes the broker cancel it (no connection loss).
+	conn, err := amqp.Dial(amqpURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ch.QueueDelete(e.queue, false, false, false); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(e.logs.String(), "consuming again") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the worker did not resume consuming:\n%s", e.logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	j, err := e.client().Enqueue(context.Background(), "noop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wait(t, j, 10*time.Second); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -355,8 +355,7 @@ func (w *Worker) abort(id string) {
 	}
 }
 
-// watchReconnects re-declares the topology and re-creates the consumers after the broker
-// connection came back.
+// watchReconnects re-declares the topology after the broker connection came back.
 func (w *Worker) watchReconnects() {
 	reconnected := w.conn.NotifyReconnect()
 	for {
@@ -367,16 +366,11 @@ func (w *Worker) watchReconnects() {
 			if !ok || w.stopping.Load() {
 				return
 			}
-			w.log.Warn("reconnected to RabbitMQ: declaring queues and consuming again")
+			// The consumers resume by themselves (consumer.resume).
+			w.log.Warn("reconnected to RabbitMQ: declaring queues again")
 			if err := w.declare(); err != nil {
 				w.log.Error("cannot declare queues after reconnecting", "err", err)
-				continue
 			}
-			w.mu.Lock()
-			for _, c := range w.consumers {
-				c.restart()
-			}
-			w.mu.Unlock()
 		}
 	}
 }
