@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -330,7 +331,8 @@ func (c *Client) Enqueue(ctx context.Context, task string, opts ...Option) (*Job
 		}
 	}
 	if err := c.pub.Publish(ctx, r.queue, r.delay(), broker.JobPublishing(j, nil)); err != nil {
-		if c.store != nil {
+		if c.store != nil && refused(err) {
+			// The broker surely does not have the message: free the id for another attempt.
 			_ = c.store.Delete(context.WithoutCancel(ctx), j.ID)
 		}
 		return nil, fmt.Errorf("enqueue %s: %w", task, err)
@@ -379,6 +381,9 @@ func (c *Client) EnqueueBatch(ctx context.Context, reqs []Request) ([]*Job, erro
 	}
 	if len(recs) > 0 {
 		if _, err := c.store.WriteMany(ctx, recs); err != nil {
+			for _, j := range fresh { // nothing was published: free the reserved ids
+				_ = c.store.Delete(context.WithoutCancel(ctx), j.ID)
+			}
 			return nil, fmt.Errorf("enqueue batch: %w", err)
 		}
 	}
@@ -388,7 +393,29 @@ func (c *Client) EnqueueBatch(ctx context.Context, reqs []Request) ([]*Job, erro
 		jobs[idx[k]] = c.handle(j)
 	}
 	if err := c.pub.PublishBatch(ctx, items); err != nil {
-		return jobs, fmt.Errorf("enqueue batch: %w", err)
+		var be *broker.BatchError
+		if !errors.As(err, &be) {
+			return jobs, fmt.Errorf("enqueue batch: %w", err)
+		}
+		// Report the failed items by their place in reqs, and free the ids of the refused ones.
+		failed := make([]string, 0, len(be.Failed))
+		for _, f := range be.Failed {
+			i := idx[f.Index]
+			if len(failed) < 3 {
+				failed = append(failed, fmt.Sprintf("item %d (%s): %v", i, reqs[i].Task, f.Err))
+			}
+			if c.store != nil && refused(f.Err) {
+				_ = c.store.Delete(context.WithoutCancel(ctx), fresh[f.Index].ID)
+			}
+			jobs[i] = nil
+		}
+		return jobs, fmt.Errorf("enqueue batch: %d of %d jobs not enqueued: %s", len(be.Failed), len(reqs), strings.Join(failed, "; "))
 	}
 	return jobs, nil
+}
+
+// refused reports whether a publish error means the broker certainly did not take the message
+// (as opposed to a timeout, after which it may have).
+func refused(err error) bool {
+	return errors.Is(err, broker.ErrNacked) || errors.Is(err, broker.ErrUnroutable) || errors.Is(err, broker.ErrNotDeclared)
 }

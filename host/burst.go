@@ -2,10 +2,15 @@ package host
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/arqhost/arqhost/internal/broker"
 )
+
+// ErrBurstTimeout is what Run and Stop return when burst mode stopped the worker at its
+// BurstTimeout rather than because the work was done.
+var ErrBurstTimeout = errors.New("burst timeout reached before the work was done")
 
 // runBurst stops the worker once there is no work left: every queue is empty, no delivery is being
 // handled, and no job of its queues waits in the delay topology (a pending retry is work left:
@@ -28,6 +33,7 @@ func (w *Worker) runBurst() {
 			return
 		case <-timeout:
 			w.log.Warn("burst timeout reached; stopping", "timeout", w.cfg.BurstTimeout)
+			w.stopErr = ErrBurstTimeout // read only after done is closed
 			go w.Stop(context.Background())
 			return
 		case <-tick.C:

@@ -18,7 +18,9 @@ type JobInfo struct {
 
 // Hooks are an embedder's callbacks, the Go counterparts of the original library's on_startup,
 // on_shutdown, on_job_start and on_job_end. Every field is optional. The job hooks run on the
-// job's goroutine, so they must be quick and safe for concurrent use.
+// job's goroutine, so they must be quick and safe for concurrent use. A hook must not call Stop
+// (Stop waits for the job, or the shutdown, that is calling the hook); to stop the worker from a
+// hook, call it on a new goroutine.
 type Hooks struct {
 	// OnStartup runs in Start before any job is consumed; an error stops Start.
 	OnStartup func(ctx context.Context, w *Worker) error

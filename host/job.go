@@ -33,15 +33,22 @@ const earlyTolerance = 2 * time.Millisecond
 // confirmed by the broker. When Redis or the broker cannot take the result, the delivery goes back
 // to the queue instead (requeue), so nothing is lost.
 func (w *Worker) handle(queue string, d amqp.Delivery) {
-	ctx := w.jobsCtx
+	// Bookkeeping (records, retry and DLQ copies) is not interrupted by the end of the shutdown
+	// grace: only the guest is. A job that finished gets its result stored and acked.
+	ctx := context.WithoutCancel(w.jobsCtx)
 	job, err := wire.Decode(d.Body)
 	if err != nil {
 		w.deadLetterMalformed(ctx, queue, d, err)
 		return
 	}
+	// The original library retries some failures by re-publishing the body unchanged with
+	// x-retry-count + 1; count those tries too, so that every job gets one budget of tries.
+	if n, ok := wire.RetryCount(d.Headers); ok && n+1 > job.Try {
+		job.Try = n + 1
+	}
 	log := w.log.With("job_id", job.ID, "task", job.Function, "queue", queue, "try", job.Try)
 	if w.store != nil {
-		skip, err := w.alreadyHandled(ctx, job, log)
+		skip, err := w.alreadyHandled(ctx, job, queue, log)
 		if err != nil {
 			w.requeue(d, log, "cannot read the job's record", err)
 			return
@@ -60,7 +67,7 @@ func (w *Worker) handle(queue string, d amqp.Delivery) {
 		w.finish(ctx, d, log, rec, nil)
 		return
 	}
-	if wait := job.DeferUntil.Sub(now); !job.DeferUntil.IsZero() && wait > earlyTolerance {
+	if wait := min(job.DeferUntil.Sub(now), broker.MaxDelay); !job.DeferUntil.IsZero() && wait > earlyTolerance {
 		log.Debug("job arrived before its defer_until; delaying it again", "wait", wait)
 		msg := republish(d, d.Body, d.Headers)
 		w.finish(ctx, d, log, nil, &publication{queue: queue, delay: wait, msg: msg})
@@ -83,10 +90,14 @@ func (w *Worker) handle(queue string, d amqp.Delivery) {
 			return
 		}
 	}
-	jctx, cancel := context.WithCancelCause(ctx)
+	jctx, cancel := context.WithCancelCause(w.jobsCtx)
 	w.mu.Lock()
 	w.running[job.ID] = cancel
+	_, abortedMeanwhile := w.recentAborts[job.ID]
 	w.mu.Unlock()
+	if abortedMeanwhile { // the abort came between the record lookup and now
+		cancel(errAborted)
+	}
 	info := JobInfo{ID: job.ID, Function: job.Function, Queue: queue, Try: job.Try, Module: mod.Name(), ModuleVersion: mod.Version()}
 	w.cfg.Hooks.jobStart(jctx, info)
 	o := mod.Invoke(jctx, &abi.Input{
@@ -115,7 +126,7 @@ func (w *Worker) handle(queue string, d amqp.Delivery) {
 
 // alreadyHandled reports whether the job must not run: its record is terminal (completed, failed,
 // aborted), its retry is already scheduled, or it was aborted.
-func (w *Worker) alreadyHandled(ctx context.Context, job *wire.Job, log *slog.Logger) (bool, error) {
+func (w *Worker) alreadyHandled(ctx context.Context, job *wire.Job, queue string, log *slog.Logger) (bool, error) {
 	rec, aborted, err := w.store.Lookup(ctx, job.ID)
 	switch {
 	case err != nil:
@@ -123,14 +134,17 @@ func (w *Worker) alreadyHandled(ctx context.Context, job *wire.Job, log *slog.Lo
 	case rec != nil && rec.Status.Terminal():
 		log.Info("job already finished; acknowledging the duplicate delivery without running it", "status", rec.Status)
 		return true, nil
-	case rec != nil && rec.Status == store.StatusRetrying && rec.JobTry >= job.Try:
+	case rec != nil && rec.JobTry > job.Try:
+		log.Info("a later try of this job exists; acknowledging the stale delivery without running it", "recorded_try", rec.JobTry)
+		return true, nil
+	case rec != nil && rec.Status == store.StatusRetrying && rec.JobTry == job.Try:
 		log.Info("job's retry is already scheduled; acknowledging the duplicate delivery without running it")
 		return true, nil
 	case !aborted:
 		return false, nil
 	}
 	log.Info("job was aborted before it ran")
-	rec = w.record(job, job.Queue, store.StatusAborted)
+	rec = w.record(job, queue, store.StatusAborted)
 	rec.Outcome = "aborted"
 	if _, err := w.store.Write(ctx, rec); err != nil {
 		return false, err
@@ -167,12 +181,13 @@ func (w *Worker) settle(ctx context.Context, d amqp.Delivery, log *slog.Logger, 
 	rec.Error = errorString(rec.ErrorType, rec.ErrorMessage)
 	decision := w.cfg.Retry.Decide(o, job.Try)
 	if decision.Retry {
+		decision.Delay = min(decision.Delay, broker.MaxDelay)
 		next := nextTry(job, end.Add(decision.Delay))
 		rec.Status = store.StatusRetrying
 		at := end.Add(decision.Delay)
 		rec.NextTryAt = &at
 		log.Info("job failed; retrying", "error", *rec.Error, "retry_in", decision.Delay, "next_try", next.Try)
-		msg := broker.JobPublishing(next, retryHeaders(d.Headers, next.Try))
+		msg := broker.JobPublishing(next, retryHeaders(d.Headers))
 		w.finish(ctx, d, log, rec, &publication{queue: queue, delay: decision.Delay, msg: msg})
 		return
 	}
@@ -204,18 +219,45 @@ type publication struct {
 // handled again, and the record decides whether it runs again.
 func (w *Worker) finish(ctx context.Context, d amqp.Delivery, log *slog.Logger, rec *store.Record, pub *publication) {
 	if pub != nil {
-		if err := w.pub.Publish(ctx, pub.queue, pub.delay, pub.msg); err != nil {
+		if err := w.persist(ctx, log, "publish the job's retry or dead-letter copy", func(ctx context.Context) error {
+			return w.pub.Publish(ctx, pub.queue, pub.delay, pub.msg)
+		}); err != nil {
 			w.requeue(d, log, "cannot publish the job's retry or dead-letter copy", err)
 			return
 		}
 	}
 	if rec != nil && w.store != nil {
-		if _, err := w.store.Write(ctx, rec); err != nil {
+		if err := w.persist(ctx, log, "record the job's result", func(ctx context.Context) error {
+			_, err := w.store.Write(ctx, rec)
+			return err
+		}); err != nil {
 			w.requeue(d, log, "cannot record the job's result", err)
 			return
 		}
 	}
 	w.ack(d, log)
+}
+
+// persistFor is how long a finished job's bookkeeping is retried in place (Redis or the broker
+// briefly away) before the delivery goes back to the queue. Requeueing costs a delivery: on quorum
+// queues enough of them dead-letter the message.
+const persistFor = 30 * time.Second
+
+// persist runs op until it succeeds, with backoff, for up to persistFor.
+func (w *Worker) persist(ctx context.Context, log *slog.Logger, what string, op func(context.Context) error) error {
+	deadline := time.Now().Add(persistFor)
+	backoff := 50 * time.Millisecond
+	for {
+		octx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := op(octx)
+		cancel()
+		if err == nil || time.Now().Add(backoff).After(deadline) {
+			return err
+		}
+		log.Warn("cannot "+what+" yet; trying again", "err", err, "in", backoff)
+		time.Sleep(backoff)
+		backoff = min(backoff*2, 2*time.Second)
+	}
 }
 
 // deadLetterMalformed sends a delivery whose body is not a job to the DLQ, raw bytes and all.
@@ -264,10 +306,7 @@ func (w *Worker) nack(d amqp.Delivery, log *slog.Logger) {
 // an outage does not turn into a hot loop.
 func (w *Worker) requeue(d amqp.Delivery, log *slog.Logger, what string, err error) {
 	log.Error(what+"; returning the job to the queue", "err", err)
-	select {
-	case <-time.After(time.Second):
-	case <-w.done:
-	}
+	time.Sleep(time.Second)
 	w.nack(d, log)
 }
 
@@ -316,16 +355,15 @@ func copyHeaders(h amqp.Table) amqp.Table {
 	return out
 }
 
-// retryHeaders are the headers of a retry: the original ones with x-retry-count = try-1, minus
-// the broker's dead-lettering history from the delay topology.
-func retryHeaders(h amqp.Table, try int) amqp.Table {
+// retryHeaders are the headers of a retry: the original ones minus the broker's dead-lettering
+// history from the delay topology.
+func retryHeaders(h amqp.Table) amqp.Table {
 	out := copyHeaders(h)
 	delete(out, "x-death")
 	delete(out, "x-first-death-exchange")
 	delete(out, "x-first-death-queue")
 	delete(out, "x-first-death-reason")
-	out[wire.HeaderRetryCount] = int64(try - 1)
-	return out
+	return out // x-retry-count is set by broker.JobPublishing
 }
 
 // dlqHeaders are the original headers plus the reason the job was dead-lettered: the original

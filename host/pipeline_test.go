@@ -604,3 +604,74 @@ func TestAbortQueuedAndRunningJobs(t *testing.T) {
 		t.Fatalf("running job: %s after %s: %v", res.Status, time.Since(start), err)
 	}
 }
+
+func TestPythonRetryCountHeaderCountsTries(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	var runs atomic.Int32
+	cfg := e.config() // MaxTries 3
+	cfg.Hooks.OnJobStart = func(ctx context.Context, job host.JobInfo) { runs.Add(1) }
+	e.worker(cfg)
+	// rabbitmq-arq re-publishes a failed job with the body unchanged (job_try 1) and
+	// x-retry-count + 1: this one has been tried twice already, so one try is left.
+	job := &wire.Job{ID: "pyretry-" + e.queue, Function: "fail", Args: json.RawMessage(`["x"]`), Try: 1, EnqueueTime: time.Now(), Queue: e.queue}
+	e.publishRaw(job.Body(), amqp.Table{wire.HeaderRetryCount: int32(2)})
+	res, err := wait(t, e.client().Job(job.ID), 10*time.Second)
+	if err == nil || res.Status != client.StatusFailed || res.JobTry != 3 || runs.Load() != 1 {
+		t.Fatalf("status %s try %d runs %d", res.Status, res.JobTry, runs.Load())
+	}
+}
+
+func TestStaleEarlierTryDoesNotRun(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	var runs atomic.Int32
+	cfg := e.config()
+	cfg.Hooks.OnJobStart = func(ctx context.Context, job host.JobInfo) { runs.Add(1) }
+	e.worker(cfg)
+	c := e.client()
+	// Try 2 of a job is running (its record says so) when a lost ack brings try 1 back.
+	j, err := c.Enqueue(context.Background(), "flaky", client.Kwargs{"succeed_on": 2, "delay_ms": 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if rec, err := j.Info(context.Background()); err == nil && rec.Status == client.StatusRetrying {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no retry scheduled")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	stale := &wire.Job{ID: j.ID, Function: "flaky", Kwargs: json.RawMessage(`{"succeed_on": 2, "delay_ms": 1000}`), Try: 1, EnqueueTime: time.Now(), Queue: e.queue}
+	e.publishRaw(stale.Body(), nil)
+	res, err := wait(t, j, 10*time.Second)
+	if err != nil || res.JobTry != 2 {
+		t.Fatalf("%v %+v", err, res)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if runs.Load() != 2 {
+		t.Fatalf("ran %d times, want 2 (try 1 once, try 2 once)", runs.Load())
+	}
+}
+
+func TestBurstTimeout(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := e.client()
+	if _, err := c.Enqueue(context.Background(), "noop", client.Delay(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	cfg := e.config()
+	cfg.Burst, cfg.BurstTimeout = true, 500*time.Millisecond
+	w, err := host.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := w.Run(context.Background()); !errors.Is(err, host.ErrBurstTimeout) || time.Since(start) > 5*time.Second {
+		t.Fatalf("Run returned %v after %s", err, time.Since(start))
+	}
+}

@@ -103,15 +103,17 @@ func (p RetryPolicy) Decide(o *wasm.Outcome, try int) Decision {
 	return Decision{Retry: true, Delay: p.backoff(try)}
 }
 
-// backoff is the delay before try+1: Backoff * 2^(try-1) with ±25% jitter, at most MaxBackoff.
+// backoff is the delay before try+1: Backoff * 2^(try-1) with ±25% jitter, at most MaxBackoff
+// (no cap when MaxBackoff is 0).
 func (p RetryPolicy) backoff(try int) time.Duration {
+	limit := p.MaxBackoff
+	if limit <= 0 {
+		limit = 1 << 62
+	}
 	d := p.Backoff
-	for i := 1; i < try && d < p.MaxBackoff; i++ {
+	for i := 1; i < try && d < limit; i++ {
 		d *= 2
 	}
-	if p.MaxBackoff > 0 && d > p.MaxBackoff {
-		d = p.MaxBackoff
-	}
-	jitter := time.Duration((rand.Float64() - 0.5) * 0.5 * float64(d))
-	return d + jitter
+	d += time.Duration((rand.Float64() - 0.5) * 0.5 * float64(d))
+	return min(d, limit)
 }

@@ -51,3 +51,16 @@ func TestRetryDelays(t *testing.T) {
 		}
 	}
 }
+
+func TestBackoffWithoutCapAndJitterWithinCap(t *testing.T) {
+	p := RetryPolicy{MaxTries: 10, Backoff: time.Second, Retry: map[Class]bool{ClassGuestError: true}}
+	if d := p.Decide(guestErr(abi.KindError, 0), 4).Delay; d < 6*time.Second {
+		t.Fatalf("no cap: try 4 waited %s, want about 8s", d)
+	}
+	p.MaxBackoff = 3 * time.Second
+	for i := 0; i < 100; i++ {
+		if d := p.Decide(guestErr(abi.KindError, 0), 5).Delay; d > 3*time.Second {
+			t.Fatalf("delay %s over the cap", d)
+		}
+	}
+}

@@ -61,13 +61,13 @@ func TestSIGTERMMidJobLosesNothing(t *testing.T) {
 	}
 	child := exec.Command(os.Args[0], "-test.run=^$")
 	child.Env = append(os.Environ(), "ARQHOST_CHILD_WORKER="+e.queue+" "+e.prefix+" "+e.modulesDir())
-	var stderr strings.Builder
-	child.Stderr = &stderr
+	stderr := &syncBuffer{}
+	child.Stderr = stderr
 	if err := child.Start(); err != nil {
 		t.Fatal(err)
 	}
 	// Wait until the slow job runs in the child, then SIGTERM it.
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(90 * time.Second) // the child compiles its modules (slow under -race)
 	for {
 		if st, _ := slow.Status(context.Background()); st == client.StatusInProgress {
 			break

@@ -5,7 +5,7 @@
 // context). Everything it needs comes in a Config; the defaults follow the original rabbitmq-arq
 // library. The pieces live one per file: consumer.go (RabbitMQ deliveries), job.go (one job from
 // delivery to ack), retry.go (the retry policy), burst.go (burst mode), aborts.go (abort
-// requests), hooks.go (embedders' callbacks).
+// requests are handled in worker.go), hooks.go (embedders' callbacks).
 package host
 
 import (
@@ -43,8 +43,9 @@ type Config struct {
 	Quorum bool
 	// Concurrency is the most jobs running at once. Default 10.
 	Concurrency int
-	// Prefetch is how many unacknowledged deliveries the broker sends ahead, per queue. Default
-	// 100, and at least Concurrency.
+	// Prefetch is how many unacknowledged deliveries the broker sends ahead, per queue (each queue
+	// has its own consumer). Deliveries beyond Concurrency wait in the worker, invisible to other
+	// workers. Default 100, and at least Concurrency.
 	Prefetch int
 	// Retry is the retry policy. Zero value: DefaultRetryPolicy().
 	Retry RetryPolicy
@@ -97,8 +98,15 @@ func (c *Config) setDefaults() {
 	if c.Prefetch < c.Concurrency {
 		c.Prefetch = c.Concurrency
 	}
+	def := DefaultRetryPolicy()
 	if c.Retry.MaxTries == 0 {
-		c.Retry = DefaultRetryPolicy()
+		c.Retry.MaxTries = def.MaxTries
+	}
+	if c.Retry.Backoff == 0 {
+		c.Retry.Backoff = def.Backoff
+	}
+	if c.Retry.Retry == nil {
+		c.Retry.Retry = def.Retry
 	}
 	if c.JobTimeout == 0 {
 		c.JobTimeout = 300 * time.Second
@@ -118,7 +126,7 @@ func (c *Config) setDefaults() {
 	}
 }
 
-// Worker consumes and runs jobs. Start it once; Stop it once.
+// Worker consumes and runs jobs. Start it once; Stop may be called any number of times.
 type Worker struct {
 	cfg      Config
 	log      *slog.Logger
@@ -133,10 +141,11 @@ type Worker struct {
 	jobs     sync.WaitGroup
 	inFlight atomic.Int64 // deliveries received and not yet settled (acked or nacked)
 
-	mu         sync.Mutex
-	running    map[string]context.CancelCauseFunc // job id -> cancel, for aborts
-	consumers  []*consumer
-	stopAborts func()
+	mu           sync.Mutex
+	running      map[string]context.CancelCauseFunc // job id -> cancel, for aborts
+	recentAborts map[string]time.Time               // aborts of jobs that were not running when they came
+	consumers    []*consumer
+	stopAborts   func()
 
 	// jobsCtx is the parent of every job's context; cancelled when the shutdown grace ends.
 	jobsCtx    context.Context
@@ -159,7 +168,8 @@ var (
 func New(ctx context.Context, cfg Config) (*Worker, error) {
 	cfg.setDefaults()
 	w := &Worker{cfg: cfg, log: cfg.Logger, slots: make(chan struct{}, cfg.Concurrency),
-		running: make(map[string]context.CancelCauseFunc), done: make(chan struct{})}
+		running: make(map[string]context.CancelCauseFunc), recentAborts: make(map[string]time.Time),
+		done: make(chan struct{})}
 	w.jobsCtx, w.cancelJobs = context.WithCancelCause(context.WithoutCancel(ctx))
 	ok := false
 	defer func() {
@@ -345,9 +355,21 @@ func (w *Worker) closeResources(ctx context.Context) {
 }
 
 // abort interrupts a running job (called for every abort request published in Redis).
+//
+// An abort for a job that is not running here is remembered for a while: the job may be between
+// its record lookup (which checks the abort flag) and its start.
 func (w *Worker) abort(id string) {
+	now := time.Now()
 	w.mu.Lock()
 	cancel := w.running[id]
+	if cancel == nil {
+		w.recentAborts[id] = now
+		for k, at := range w.recentAborts {
+			if now.Sub(at) > time.Minute {
+				delete(w.recentAborts, k)
+			}
+		}
+	}
 	w.mu.Unlock()
 	if cancel != nil {
 		w.log.Info("aborting running job", "job_id", id)
