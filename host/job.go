@@ -36,8 +36,12 @@ func (w *Worker) handle(queue string, d amqp.Delivery) {
 	// Bookkeeping (records, retry and DLQ copies) is not interrupted by the end of the shutdown
 	// grace: only the guest is. A job that finished gets its result stored and acked.
 	ctx := context.WithoutCancel(w.jobsCtx)
+	if d.Redelivered {
+		w.metrics.Redelivered(queue)
+	}
 	job, err := wire.Decode(d.Body)
 	if err != nil {
+		w.metrics.JobDeadLettered(queue, "", "malformed")
 		w.deadLetterMalformed(ctx, queue, d, err)
 		return
 	}
@@ -60,6 +64,7 @@ func (w *Worker) handle(queue string, d amqp.Delivery) {
 	}
 	now := time.Now()
 	if !job.Expires.IsZero() && now.After(job.Expires) {
+		w.metrics.Skipped(queue, "expired")
 		log.Warn("job expired before it could run; not running it", "expires", job.Expires)
 		rec := w.record(job, queue, store.StatusFailed)
 		rec.Outcome, rec.ErrorType, rec.ErrorMessage = "expired", "JobExpired", "the job expired at "+wire.FormatTime(job.Expires)+" before it started"
@@ -81,6 +86,9 @@ func (w *Worker) handle(queue string, d amqp.Delivery) {
 	}
 
 	start := time.Now()
+	if !job.DeferUntil.IsZero() {
+		w.metrics.DelayLateness(queue, start.Sub(job.DeferUntil))
+	}
 	if w.store != nil {
 		rec := w.record(job, queue, store.StatusInProgress)
 		rec.StartTime = &start
@@ -100,6 +108,7 @@ func (w *Worker) handle(queue string, d amqp.Delivery) {
 	}
 	info := JobInfo{ID: job.ID, Function: job.Function, Queue: queue, Try: job.Try, Module: mod.Name(), ModuleVersion: mod.Version()}
 	w.cfg.Hooks.jobStart(jctx, info)
+	w.metrics.JobStarted(queue, job.Function)
 	o := mod.Invoke(jctx, &abi.Input{
 		JobID: job.ID, Function: job.Function, JobTry: job.Try,
 		EnqueueTime: job.EnqueueTime.UTC().Format(time.RFC3339Nano), QueueName: queue, WorkerID: w.cfg.WorkerID,
@@ -113,6 +122,7 @@ func (w *Worker) handle(queue string, d amqp.Delivery) {
 	delete(w.running, job.ID)
 	w.mu.Unlock()
 	cancel(nil)
+	w.metrics.JobFinished(queue, job.Function, mod.Name(), o.Kind.String(), o.Duration)
 	w.cfg.Hooks.jobEnd(ctx, info, &o)
 
 	if o.Kind == wasm.Canceled && !aborted {
@@ -132,17 +142,21 @@ func (w *Worker) alreadyHandled(ctx context.Context, job *wire.Job, queue string
 	case err != nil:
 		return false, err
 	case rec != nil && rec.Status.Terminal():
+		w.metrics.Skipped(queue, "already_done")
 		log.Info("job already finished; acknowledging the duplicate delivery without running it", "status", rec.Status)
 		return true, nil
 	case rec != nil && rec.JobTry > job.Try:
+		w.metrics.Skipped(queue, "stale_try")
 		log.Info("a later try of this job exists; acknowledging the stale delivery without running it", "recorded_try", rec.JobTry)
 		return true, nil
 	case rec != nil && rec.Status == store.StatusRetrying && rec.JobTry == job.Try:
+		w.metrics.Skipped(queue, "already_done")
 		log.Info("job's retry is already scheduled; acknowledging the duplicate delivery without running it")
 		return true, nil
 	case !aborted:
 		return false, nil
 	}
+	w.metrics.Skipped(queue, "aborted")
 	log.Info("job was aborted before it ran")
 	rec = w.record(job, queue, store.StatusAborted)
 	rec.Outcome = "aborted"
@@ -186,12 +200,14 @@ func (w *Worker) settle(ctx context.Context, d amqp.Delivery, log *slog.Logger, 
 		rec.Status = store.StatusRetrying
 		at := end.Add(decision.Delay)
 		rec.NextTryAt = &at
+		w.metrics.JobRetried(queue, job.Function, string(ClassOf(o)))
 		log.Info("job failed; retrying", "error", *rec.Error, "retry_in", decision.Delay, "next_try", next.Try)
 		msg := broker.JobPublishing(next, retryHeaders(d.Headers))
 		w.finish(ctx, d, log, rec, &publication{queue: queue, delay: decision.Delay, msg: msg})
 		return
 	}
 	rec.Status = store.StatusFailed
+	w.metrics.JobDeadLettered(queue, job.Function, o.Kind.String())
 	log.Warn("job failed; sending it to the dead-letter queue", "error", *rec.Error, "why", decision.Why)
 	headers := dlqHeaders(d.Headers, job.ID, job.Try, o, rec, decision, w.cfg.WorkerID)
 	msg := republish(d, d.Body, headers)

@@ -19,9 +19,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/arqhost/arqhost/host/registry"
 	"github.com/arqhost/arqhost/host/wasm"
 	"github.com/arqhost/arqhost/internal/broker"
+	"github.com/arqhost/arqhost/internal/metrics"
 	"github.com/arqhost/arqhost/internal/store"
 )
 
@@ -74,7 +77,22 @@ type Config struct {
 	Hooks Hooks
 	// Logger receives the worker's records. Default slog.Default().
 	Logger *slog.Logger
+	// Metrics, when set, receives the worker's Prometheus metrics (jobs by task and outcome,
+	// durations, retries, dead-lettered jobs, queue depths, instances, instantiation time, delayed
+	// jobs' lateness). See internal/metrics for the names.
+	Metrics prometheus.Registerer
 }
+
+// ErrUnreachable is wrapped by the error of New when RabbitMQ or Redis cannot be reached.
+var ErrUnreachable = errors.New("service unreachable")
+
+type serviceError struct {
+	what string
+	err  error
+}
+
+func (e *serviceError) Error() string   { return e.what + ": " + e.err.Error() }
+func (e *serviceError) Unwrap() []error { return []error{ErrUnreachable, e.err} }
 
 func (c *Config) setDefaults() {
 	if c.RabbitMQURL == "" {
@@ -135,7 +153,8 @@ type Worker struct {
 	ownsReg  bool
 	conn     *broker.Conn
 	pub      *broker.Publisher
-	store    *store.Store // nil when result storage is disabled
+	store    *store.Store     // nil when result storage is disabled
+	metrics  *metrics.Metrics // nil when metrics are off (its methods are no-ops then)
 
 	slots    chan struct{} // one per running job
 	jobs     sync.WaitGroup
@@ -177,27 +196,71 @@ func New(ctx context.Context, cfg Config) (*Worker, error) {
 			w.closeResources(context.WithoutCancel(ctx))
 		}
 	}()
+	if cfg.Metrics != nil {
+		w.metrics = metrics.New(cfg.Metrics)
+	}
 	if err := w.loadModules(ctx); err != nil {
 		return nil, err
 	}
 	if cfg.RedisURL != "" {
 		s, err := store.Open(ctx, cfg.RedisURL, store.Options{Prefix: cfg.KeyPrefix, TTL: cfg.ResultTTL})
 		if err != nil {
-			return nil, fmt.Errorf("result store: %w", err)
+			return nil, &serviceError{"result store", err}
 		}
 		w.store = s
 	}
 	conn, err := broker.Dial(ctx, cfg.RabbitMQURL, broker.DialOptions{Name: "arqhost worker " + cfg.WorkerID, Logger: cfg.Logger})
 	if err != nil {
-		return nil, fmt.Errorf("rabbitmq: %w", err)
+		return nil, &serviceError{"rabbitmq", err}
 	}
 	w.conn = conn
 	w.pub = broker.NewPublisher(conn)
 	if err := w.declare(); err != nil {
 		return nil, err
 	}
+	w.registerGauges()
 	ok = true
 	return w, nil
+}
+
+// registerGauges gives the metrics the callbacks they read at scrape time.
+func (w *Worker) registerGauges() {
+	if w.metrics == nil {
+		return
+	}
+	w.metrics.InstancesFunc(func() []metrics.InstanceStat {
+		var out []metrics.InstanceStat
+		for _, m := range w.registry.Modules() {
+			st := m.Stats()
+			out = append(out, metrics.InstanceStat{Module: m.Name(), Version: m.ShortVersion(), Idle: st.Idle, Busy: st.Live - st.Idle})
+		}
+		return out
+	})
+	w.metrics.QueueDepthFuncErr(func() ([]metrics.QueueStat, error) {
+		var out []metrics.QueueStat
+		for _, q := range w.cfg.Queues {
+			d, err := w.conn.Inspect(q, w.queueOptions())
+			if err != nil {
+				return out, err
+			}
+			out = append(out, metrics.QueueStat{Queue: q, Ready: d.Ready, Delayed: d.Delayed, DeadLettered: d.DeadLettered, Consumers: d.Consumers})
+		}
+		return out, nil
+	})
+}
+
+// Ready reports whether the worker can take jobs: connected to RabbitMQ, with modules loaded.
+// It backs the /readyz endpoint.
+func (w *Worker) Ready() error {
+	switch {
+	case w.conn == nil || !w.conn.Connected():
+		return errors.New("not connected to RabbitMQ")
+	case len(w.registry.Tasks()) == 0:
+		return errors.New("no task modules loaded")
+	case w.stopping.Load():
+		return errors.New("stopping")
+	}
+	return nil
 }
 
 func (w *Worker) loadModules(ctx context.Context) error {
@@ -210,7 +273,8 @@ func (w *Worker) loadModules(ctx context.Context) error {
 	}
 	limits := w.cfg.Limits
 	limits.Timeout = w.cfg.JobTimeout
-	e, err := wasm.NewEngine(wasm.Config{CacheDir: w.cfg.CacheDir, Concurrency: w.cfg.Concurrency, Defaults: limits, Logger: w.log})
+	e, err := wasm.NewEngine(wasm.Config{CacheDir: w.cfg.CacheDir, Concurrency: w.cfg.Concurrency, Defaults: limits, Logger: w.log,
+		OnInstantiate: w.metrics.Instantiated})
 	if err != nil {
 		return err
 	}

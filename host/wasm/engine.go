@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -28,6 +29,8 @@ type Config struct {
 	Defaults Limits
 	// Logger receives the engine's records and the guests' log records. Nil discards them.
 	Logger *slog.Logger
+	// OnInstantiate, if set, is called after every instance is created, with the time it took.
+	OnInstantiate func(module, version string, d time.Duration)
 }
 
 // DefaultCacheDir is the compilation cache used when Config.CacheDir is empty: arqhost/wazero in

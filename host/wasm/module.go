@@ -119,6 +119,17 @@ func (e *Engine) loadNative(ctx context.Context, m *Module, code *nativeCode) er
 
 // startPool gives m its pool, seeded with the instance used for validation, and warms it.
 func (e *Engine) startPool(ctx context.Context, m *Module, newInstance func(context.Context) (instance, error), first instance) error {
+	if hook := e.cfg.OnInstantiate; hook != nil {
+		inner := newInstance
+		newInstance = func(ctx context.Context) (instance, error) {
+			start := time.Now()
+			in, err := inner(ctx)
+			if err == nil {
+				hook(m.name, m.ShortVersion(), time.Since(start))
+			}
+			return in, err
+		}
+	}
 	m.pool = newPool(m.limits.MinInstances, m.limits.MaxInstances, m.limits.Timeout, newInstance, func(err error) {
 		e.logger.Error("cannot instantiate module", "module", m.name, "version", m.ShortVersion(), "err", err)
 	})
