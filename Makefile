@@ -17,9 +17,35 @@ EXTISM_EXAMPLE := $(EXAMPLES)/extism_greet.wasm
 APT_PACKAGES := wabt
 HAVE_TOOLS   := command -v wat2wasm >/dev/null
 
-.PHONY: all deps modules test vet fmt bench clean
+ARQHOST   := $(BUILD)/arqhost
+DEMO_QUEUE := arqhost-demo
 
-all: modules
+.PHONY: all deps modules arqhost services demo test vet fmt bench clean
+
+all: modules arqhost
+
+# The arqhost command.
+arqhost:
+	$(GO) build -o $(ARQHOST) ./cmd/arqhost
+
+services:
+	@scripts/services.sh
+
+# The main job end to end: build the modules and arqhost, make sure RabbitMQ and Redis run, start a
+# worker on the example modules, enqueue jobs of every kind with the Go client, show their results,
+# stop the worker (SIGTERM: it finishes what runs and exits).
+demo: modules arqhost services
+	@$(ARQHOST) queue purge --queue $(DEMO_QUEUE) --yes >/dev/null 2>&1 || true
+	@$(ARQHOST) dlq purge --queue $(DEMO_QUEUE) --yes >/dev/null 2>&1 || true
+	@echo "starting a worker on $(EXAMPLES) (log: $(BUILD)/demo-worker.log)"
+	@$(ARQHOST) worker --modules $(EXAMPLES) --queue $(DEMO_QUEUE) --concurrency 4 --metrics-addr 127.0.0.1:9464 \
+		--max-retries 3 --retry-backoff 1s > $(BUILD)/demo-worker.log 2>&1 & echo $$! > $(BUILD)/demo-worker.pid
+	@$(GO) run ./examples/demo --queue $(DEMO_QUEUE); status=$$?; \
+		echo; echo "metrics (a few of them):"; \
+		curl -s 127.0.0.1:9464/metrics 2>/dev/null | grep -E '^arqhost_jobs_total' | head -8; \
+		kill -TERM $$(cat $(BUILD)/demo-worker.pid) 2>/dev/null; \
+		while kill -0 $$(cat $(BUILD)/demo-worker.pid) 2>/dev/null; do sleep 0.2; done; \
+		echo "worker stopped"; exit $$status
 
 deps:
 	@$(HAVE_TOOLS) || { echo "installing $(APT_PACKAGES) with apt-get"; \

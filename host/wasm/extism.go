@@ -52,7 +52,7 @@ func (e *Engine) loadExtism(ctx context.Context, m *Module, compiledCheck wazero
 	}
 	code := &extismCode{m: m, compiled: compiled}
 	m.flavor, m.code = "extism", code
-	sctx, cancel := context.WithTimeout(ctx, m.limits.Timeout) // a guest's start-up gets the time a job gets
+	sctx, cancel := context.WithTimeout(ctx, m.limits.setupTimeout())
 	first, err := code.instantiate(sctx)
 	cancel()
 	if err == nil {

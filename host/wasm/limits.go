@@ -75,3 +75,10 @@ func (l Limits) Validate() error {
 
 // MemoryBytes is the memory limit in bytes.
 func (l Limits) MemoryBytes() uint64 { return uint64(l.MemoryPages) * PageSize }
+
+// maxSetup caps the time a guest's start-up (instantiation, _initialize, reading the manifest) may
+// take, whatever the job timeout: a module that cannot start in that time is refused.
+const maxSetup = 30 * time.Second
+
+// setupTimeout is the time one instance's start-up may take: the job timeout, at most maxSetup.
+func (l Limits) setupTimeout() time.Duration { return min(l.Timeout, maxSetup) }

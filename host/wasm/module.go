@@ -74,7 +74,7 @@ func (e *Engine) loadNative(ctx context.Context, m *Module, code *nativeCode) er
 		return err
 	}
 	m.flavor, m.code = "native", code
-	sctx, cancel := context.WithTimeout(ctx, m.limits.Timeout) // a guest's start-up gets the time a job gets
+	sctx, cancel := context.WithTimeout(ctx, m.limits.setupTimeout())
 	first, err := code.instantiate(sctx)
 	cancel()
 	if err != nil {
@@ -87,7 +87,7 @@ func (e *Engine) loadNative(ctx context.Context, m *Module, code *nativeCode) er
 			in.close(ctx)
 		}
 	}()
-	cctx, cancelCalls := context.WithTimeout(withCallState(ctx, &callState{module: m}), m.limits.Timeout)
+	cctx, cancelCalls := context.WithTimeout(withCallState(ctx, &callState{module: m}), m.limits.setupTimeout())
 	defer cancelCalls()
 	v, err := in.call0(cctx, abi.ExportABIVersion)
 	if err != nil {
@@ -130,7 +130,7 @@ func (e *Engine) startPool(ctx context.Context, m *Module, newInstance func(cont
 			return in, err
 		}
 	}
-	m.pool = newPool(m.limits.MinInstances, m.limits.MaxInstances, m.limits.Timeout, newInstance, func(err error) {
+	m.pool = newPool(m.limits.MinInstances, m.limits.MaxInstances, m.limits.setupTimeout(), newInstance, func(err error) {
 		e.logger.Error("cannot instantiate module", "module", m.name, "version", m.ShortVersion(), "err", err)
 	})
 	m.pool.seed(first)

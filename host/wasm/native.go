@@ -39,6 +39,9 @@ func (c *nativeCode) instantiate(ctx context.Context) (instance, error) {
 		if out := b.stdio.take(); out != "" {
 			err = fmt.Errorf("%w (guest output: %s)", err, clip(out, 512))
 		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("start-up (_initialize) did not finish in time: %w", context.Cause(ctx))
+		}
 		return nil, fmt.Errorf("instantiate: %w", err)
 	}
 	return &nativeInstance{

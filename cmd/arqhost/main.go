@@ -1,0 +1,66 @@
+// Command arqhost runs and operates arqhost workers: background jobs from RabbitMQ whose code is
+// WebAssembly.
+//
+//	arqhost worker --modules ./modules --queue default
+//	arqhost enqueue send_email --args '["ann@example.com"]' --kwargs '{"subject":"hi"}' --wait
+//	arqhost result JOB_ID --wait
+//	arqhost queue info
+//	arqhost dlq list
+//	arqhost modules validate ./modules
+//
+// Settings come from flags, then environment variables, then a YAML file (--config), then
+// defaults; `arqhost worker --print-config` shows the result. Exit codes: 0 success, 1 error,
+// 2 bad usage or configuration, 3 a job that failed or was aborted, 4 not found, 5 a service
+// (RabbitMQ, Redis) unreachable.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/arqhost/arqhost/internal/i18n"
+)
+
+// Exit codes.
+const (
+	exitOK          = 0
+	exitError       = 1
+	exitUsage       = 2
+	exitJobFailed   = 3
+	exitNotFound    = 4
+	exitUnreachable = 5
+)
+
+// exitError carries an exit code with an error.
+type codedError struct {
+	code int
+	err  error
+}
+
+func (e *codedError) Error() string { return e.err.Error() }
+func (e *codedError) Unwrap() error { return e.err }
+
+func withCode(code int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &codedError{code: code, err: err}
+}
+
+func main() {
+	app := newApp(os.Stdout, os.Stderr)
+	err := app.root.Execute()
+	if err == nil {
+		os.Exit(exitOK)
+	}
+	code := exitError
+	var ce *codedError
+	if errors.As(err, &ce) {
+		code = ce.code
+	}
+	if !app.silentErr {
+		fmt.Fprintln(os.Stderr, i18n.T(app.lang, "error")+": "+err.Error())
+	}
+	os.Exit(code)
+}

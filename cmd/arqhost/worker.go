@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/arqhost/arqhost/host"
+	"github.com/arqhost/arqhost/host/wasm"
+	"github.com/arqhost/arqhost/internal/metrics"
+)
+
+func (a *app) workerCmd() *cobra.Command {
+	var printConfig bool
+	cmd := &cobra.Command{
+		Use:   "worker",
+		Short: "Run a worker: consume the queues and run each job on its task's Wasm module",
+		Long: `Run a worker. It loads every *.wasm module of --modules, consumes the --queue queues and runs
+each job on the module that serves its task, with the module's limits; results go to Redis and
+failures are retried or dead-lettered. SIGINT or SIGTERM stops it gracefully: running jobs get
+--shutdown-grace to finish, the rest go back to the queue. With --burst it exits once no work is
+left.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if printConfig {
+				a.cfg.Print(a.out, a.sources, a.output)
+				return nil
+			}
+			return a.runWorker(cmd.Context())
+		},
+	}
+	cmd.Flags().BoolVar(&printConfig, "print-config", false, "print the effective settings and where each came from, then exit")
+	return cmd
+}
+
+func (a *app) runWorker(parent context.Context) error {
+	ctx, stop := signal.NotifyContext(parent, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	log := a.logger()
+	reg := metrics.NewRegistry()
+	cfg := host.Config{
+		RabbitMQURL: a.cfg.RabbitMQURL, RedisURL: a.redisURL(), KeyPrefix: a.cfg.KeyPrefix, ResultTTL: a.cfg.ResultTTL,
+		Queues: a.cfg.Queues, Quorum: a.cfg.Quorum, Concurrency: a.cfg.Concurrency, Prefetch: a.cfg.Prefetch,
+		Retry: host.RetryPolicy{MaxTries: a.cfg.MaxTries(), Backoff: a.cfg.RetryBackoff, MaxBackoff: host.DefaultRetryPolicy().MaxBackoff,
+			Retry: host.DefaultRetryPolicy().Retry},
+		JobTimeout: a.cfg.JobTimeout,
+		Limits:     wasm.Limits{MemoryPages: uint32((a.cfg.MemoryLimit + wasm.PageSize - 1) / wasm.PageSize)},
+		Modules:    a.cfg.ModulesDir, CacheDir: a.cfg.CacheDir, WorkerID: a.cfg.WorkerName,
+		Burst: a.cfg.Burst, BurstTimeout: a.cfg.BurstTimeout, ShutdownGrace: a.cfg.ShutdownGrace,
+		Logger: log, Metrics: reg,
+	}
+	dctx, cancel := context.WithTimeout(ctx, a.cfg.ConnectionTimeout)
+	w, err := host.New(dctx, cfg)
+	cancel()
+	if err != nil {
+		if errors.Is(err, host.ErrUnreachable) {
+			return withCode(exitUnreachable, err)
+		}
+		return withCode(exitUsage, err)
+	}
+	if a.cfg.MetricsAddr != "" {
+		addr, err := metrics.Serve(ctx, a.cfg.MetricsAddr, metrics.Handler(reg, w.Ready))
+		if err != nil {
+			_ = w.Stop(context.Background())
+			return withCode(exitUsage, err)
+		}
+		log.Info("serving metrics and health checks", "addr", addr)
+	}
+	err = w.Run(ctx)
+	if errors.Is(err, host.ErrBurstTimeout) {
+		return withCode(exitError, err)
+	}
+	return err
+}
