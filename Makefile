@@ -13,9 +13,16 @@ GO_FIXTURES := $(FIXTURES)/hostile.wasm
 WAT_FIXTURES := $(patsubst modules/examples/wat/%.wat,$(FIXTURES)/%.wasm,$(wildcard modules/examples/wat/*.wat))
 EXTISM_EXAMPLE := $(EXAMPLES)/extism_greet.wasm
 
-# Debian packages the build and tests need, and a command that proves each is there.
-APT_PACKAGES := wabt
-HAVE_TOOLS   := command -v wat2wasm >/dev/null
+# Debian packages the build and tests need (wabt for the WAT fixtures; Debian's Rust toolchain and
+# clang with wasi-libc for the Rust and C guests, see scripts/rust-env.sh), and a command that
+# proves they are there.
+APT_PACKAGES := wabt rustc cargo libstd-rust-dev-wasm32 lld-14 librust-serde-json-dev librust-serde-derive-dev clang lld wasi-libc libclang-rt-14-dev-wasm32
+HAVE_TOOLS   := command -v wat2wasm >/dev/null && scripts/rust-env.sh check
+
+RUST_ENV      := $(CURDIR)/scripts/rust-env.sh
+RUST_EXAMPLES := $(EXAMPLES)/rust_email.wasm $(EXAMPLES)/rust_data.wasm
+RUST_SOURCES  := $(wildcard sdk/rust/Cargo.* sdk/rust/src/*.rs modules/examples/rust/Cargo.* modules/examples/rust/*/Cargo.toml modules/examples/rust/*/src/*.rs modules/examples/rust/common/*.rs)
+C_EXAMPLE     := $(EXAMPLES)/c_example.wasm
 
 ARQHOST   := $(BUILD)/arqhost
 DEMO_QUEUE := arqhost-demo
@@ -51,7 +58,7 @@ deps:
 	@$(HAVE_TOOLS) || { echo "installing $(APT_PACKAGES) with apt-get"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES); }
 
-modules: deps $(GO_EXAMPLES) $(GO_FIXTURES) $(WAT_FIXTURES) $(EXTISM_EXAMPLE)
+modules: deps $(GO_EXAMPLES) $(GO_FIXTURES) $(WAT_FIXTURES) $(EXTISM_EXAMPLE) $(RUST_EXAMPLES) $(C_EXAMPLE)
 
 $(EXAMPLES)/%.wasm: modules/examples/go/%/*.go $(wildcard sdk/go/*.go abi/*.go)
 	@mkdir -p $(EXAMPLES)
@@ -65,11 +72,23 @@ $(EXTISM_EXAMPLE): $(wildcard modules/examples/extism-go/*.go modules/examples/e
 	@mkdir -p $(EXAMPLES)
 	cd modules/examples/extism-go && GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -buildmode=c-shared -o $(CURDIR)/$@ .
 
+$(EXAMPLES)/rust_%.wasm: $(RUST_SOURCES)
+	@mkdir -p $(EXAMPLES)
+	cd modules/examples/rust && $(RUST_ENV) cargo build --release --locked --target wasm32-wasi
+	cp modules/examples/rust/target/wasm32-wasi/release/rust_$*.wasm $@
+
+$(C_EXAMPLE): modules/examples/c/main.c abi/arqhost.h
+	@mkdir -p $(EXAMPLES)
+	clang --target=wasm32-wasi -mexec-model=reactor -O2 -Wl,--strip-all -o $@ modules/examples/c/main.c
+
 $(FIXTURES)/%.wasm: modules/examples/wat/%.wat
 	@mkdir -p $(FIXTURES)
 	wat2wasm $< -o $@
 
 test: modules
+	cd sdk/rust && $(RUST_ENV) cargo test --locked -q
+	cd modules/examples/rust && $(RUST_ENV) cargo test --locked -q
+	cd modules/examples/rust && $(RUST_ENV) cargo build --release --locked -q --target wasm32-unknown-unknown
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l . | tee /dev/stderr)" || { echo "gofmt: files above need formatting"; exit 1; }
 	ARQHOST_EXAMPLES=$(CURDIR)/$(EXAMPLES) ARQHOST_FIXTURES=$(CURDIR)/$(FIXTURES) $(GO) test -count=1 ./...
