@@ -30,7 +30,10 @@ var guests = []struct {
 }{
 	{"wat", "ARQHOST_FIXTURES", "fixtures", "noop", "wat_noop", `{}`},
 	{"go", "ARQHOST_EXAMPLES", "examples", "email", "noop", `{}`},
+	{"rust", "ARQHOST_EXAMPLES", "examples", "rust_email", "rust_noop", `{}`},
+	{"c", "ARQHOST_EXAMPLES", "examples", "c_example", "c_noop", `{}`},
 	{"go_send_email", "ARQHOST_EXAMPLES", "examples", "email", "send_email", `{"to":"ann@example.com","subject":"hi","body":"hello"}`},
+	{"rust_send_email", "ARQHOST_EXAMPLES", "examples", "rust_email", "rust_send_email", `{"to":"ann@example.com","subject":"hi","body":"hello"}`},
 	{"extism_go", "ARQHOST_EXAMPLES", "examples", "extism_greet", "greet", `{"name":"Ann"}`},
 }
 

@@ -41,6 +41,8 @@ func main() {
 		{"immediate (Extism guest)", "greet", []client.Option{client.Kwargs{"name": "Bo"}}},
 		{"delayed 3s", "process_data", []client.Option{client.Args{map[string]any{"a": 1, "b": 2, "c": 3}}, client.Delay(3 * time.Second)}},
 		{"typed struct args", "word_count", []client.Option{client.Kwargs{"text": "the quick brown fox jumps over the lazy dog", "min_len": 4}}},
+		{"same task in Rust", "rust_word_count", []client.Option{client.Kwargs{"text": "the quick brown fox jumps over the lazy dog", "min_len": 4}}},
+		{"same task in C", "c_word_count", []client.Option{client.Kwargs{"text": "the quick brown fox jumps over the lazy dog", "min_len": 4}}},
 		{"retried twice, then ok", "send_email", []client.Option{client.Args{"fail@example.com", "Retry me", "..."}}},
 		{"permanent error -> DLQ", "process_data", []client.Option{client.Args{map[string]any{}}}},
 		{"unknown task -> DLQ", "no_such_task", nil},
