@@ -41,15 +41,23 @@ services:
 # The main job end to end: build the modules and arqhost, make sure RabbitMQ and Redis run, start a
 # worker on the example modules, enqueue jobs of every kind with the Go client, show their results,
 # stop the worker (SIGTERM: it finishes what runs and exits).
+DEMO_METRICS ?= 127.0.0.1:9464
+
 demo: modules arqhost services
 	@$(ARQHOST) queue purge --queue $(DEMO_QUEUE) --yes >/dev/null 2>&1 || true
 	@$(ARQHOST) dlq purge --queue $(DEMO_QUEUE) --yes >/dev/null 2>&1 || true
 	@echo "starting a worker on $(EXAMPLES) (log: $(BUILD)/demo-worker.log)"
-	@$(ARQHOST) worker --modules $(EXAMPLES) --queue $(DEMO_QUEUE) --concurrency 4 --metrics-addr 127.0.0.1:9464 \
+	@$(ARQHOST) worker --modules $(EXAMPLES) --queue $(DEMO_QUEUE) --concurrency 4 --metrics-addr $(DEMO_METRICS) \
 		--max-retries 3 --retry-backoff 1s > $(BUILD)/demo-worker.log 2>&1 & echo $$! > $(BUILD)/demo-worker.pid
+	@for i in $$(seq 1 300); do \
+		grep -q "worker started" $(BUILD)/demo-worker.log 2>/dev/null && break; \
+		if ! kill -0 $$(cat $(BUILD)/demo-worker.pid) 2>/dev/null; then \
+			echo "the worker did not start:"; tail -5 $(BUILD)/demo-worker.log; \
+			echo "(another process on $(DEMO_METRICS)? run: make demo DEMO_METRICS=127.0.0.1:9465)"; exit 1; fi; \
+		sleep 0.1; done
 	@$(GO) run ./examples/demo --queue $(DEMO_QUEUE); status=$$?; \
-		echo; echo "metrics (a few of them):"; \
-		curl -s 127.0.0.1:9464/metrics 2>/dev/null | grep -E '^arqhost_jobs_total' | head -8; \
+		echo; echo "metrics (a few of them, from http://$(DEMO_METRICS)/metrics):"; \
+		curl -s $(DEMO_METRICS)/metrics 2>/dev/null | grep -E '^arqhost_jobs_total' | head -8; \
 		kill -TERM $$(cat $(BUILD)/demo-worker.pid) 2>/dev/null; \
 		while kill -0 $$(cat $(BUILD)/demo-worker.pid) 2>/dev/null; do sleep 0.2; done; \
 		echo "worker stopped"; exit $$status

@@ -117,11 +117,11 @@ func (c *Config) setDefaults() {
 		c.Prefetch = c.Concurrency
 	}
 	def := DefaultRetryPolicy()
-	if c.Retry.MaxTries == 0 {
+	if c.Retry.MaxTries == 0 { // no policy given: the default one (a given Backoff of 0 means "at once")
 		c.Retry.MaxTries = def.MaxTries
-	}
-	if c.Retry.Backoff == 0 {
-		c.Retry.Backoff = def.Backoff
+		if c.Retry.Backoff == 0 {
+			c.Retry.Backoff = def.Backoff
+		}
 	}
 	if c.Retry.Retry == nil {
 		c.Retry.Retry = def.Retry

@@ -164,7 +164,7 @@ func TestEnqueueWaitAndExitCodes(t *testing.T) {
 	if _, errs, code := c.run(nil, "status", "no-such-job"); code != 4 || !strings.Contains(errs, "no record of job") {
 		t.Fatalf("unknown job: exit %d, %s", code, errs)
 	}
-	if _, errs, code := c.run(nil, "enqueue", "noop", "--args", `{"not":"an array"}`); code != 1 || !strings.Contains(errs, "args must be a JSON array") {
+	if _, errs, code := c.run(nil, "enqueue", "noop", "--args", `{"not":"an array"}`); code != 2 || !strings.Contains(errs, "args must be a JSON array") {
 		t.Fatalf("bad args: exit %d, %s", code, errs)
 	}
 	if _, _, code := c.run(nil, "enqueue", "noop", "--defer", "soon"); code != 2 {
@@ -172,6 +172,21 @@ func TestEnqueueWaitAndExitCodes(t *testing.T) {
 	}
 	if _, _, code := c.run(nil, "worker", "--concurrency", "0", "--print-config"); code != 2 {
 		t.Fatalf("bad config: exit %d", code)
+	}
+	if _, errs, code := c.run(nil, "result", "no-such-job", "--wait"); code != 4 {
+		t.Fatalf("waiting for an unknown job: exit %d %s", code, errs)
+	}
+	if _, _, code := c.run(nil, "no-such-command"); code != 2 {
+		t.Fatalf("unknown command: exit %d", code)
+	}
+	if _, _, code := c.run(nil, "status"); code != 2 {
+		t.Fatalf("missing argument: exit %d", code)
+	}
+	if _, errs, code := c.run([]string{"ARQ_RESULT_STORE_URL="}, "enqueue", "noop", "--wait"); code != 2 || !strings.Contains(errs, "--wait needs result storage") {
+		t.Fatalf("--wait without storage: exit %d %s", code, errs)
+	}
+	if _, errs, code := c.run(nil, "worker", "--modules", t.TempDir()); code != 2 || !strings.Contains(errs, "no task modules") {
+		t.Fatalf("worker without modules: exit %d %s", code, errs)
 	}
 }
 

@@ -27,6 +27,20 @@ func (a *app) enqueueCmd() *cobra.Command {
   arqhost enqueue noop --count 10000`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, pos []string) error {
+			var probeArgs []json.RawMessage
+			if json.Unmarshal([]byte(args), &probeArgs) != nil {
+				return withCode(exitUsage, errors.New(a.t("--args must be a JSON array, such as '[\"ann@example.com\", 3]'")))
+			}
+			var probeKwargs map[string]json.RawMessage
+			if json.Unmarshal([]byte(kwargs), &probeKwargs) != nil || probeKwargs == nil {
+				return withCode(exitUsage, errors.New(a.t("--kwargs must be a JSON object, such as '{\"subject\": \"hi\"}'")))
+			}
+			if wait && a.redisURL() == "" {
+				return withCode(exitUsage, errors.New(a.t("--wait needs result storage: set --redis-url (or ARQ_RESULT_STORE_URL)")))
+			}
+			if deferFor != "" && at != "" {
+				return withCode(exitUsage, errors.New(a.t("--defer and --at cannot be used together")))
+			}
 			opts := []client.Option{client.ArgsJSON(args), client.KwargsJSON(kwargs)}
 			if deferFor != "" {
 				d, err := time.ParseDuration(deferFor)
@@ -199,7 +213,14 @@ func (a *app) showResult(ctx context.Context, j *client.Job, wait bool) error {
 	var res *client.Result
 	var err error
 	if wait {
+		// A job with no record would be waited for forever: say so at once.
+		if _, err := j.Info(ctx); err != nil {
+			return a.jobErr(j.ID, err)
+		}
 		res, err = j.Wait(ctx)
+		if errors.Is(err, context.DeadlineExceeded) {
+			return withCode(exitError, fmt.Errorf(a.t("gave up waiting for job %s: it has not finished"), j.ID))
+		}
 		var jerr *client.JobError
 		if err != nil && !errors.As(err, &jerr) {
 			return a.jobErr(j.ID, err)

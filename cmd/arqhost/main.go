@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/arqhost/arqhost/internal/i18n"
 )
@@ -48,6 +49,17 @@ func withCode(code int, err error) error {
 	return &codedError{code: code, err: err}
 }
 
+// isUsageError recognises cobra's own errors about commands and arguments.
+func isUsageError(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "accepts ", "requires at least", "requires at most", "unknown flag", "unknown shorthand", "invalid argument"} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
 func main() {
 	app := newApp(os.Stdout, os.Stderr)
 	err := app.root.Execute()
@@ -58,6 +70,8 @@ func main() {
 	var ce *codedError
 	if errors.As(err, &ce) {
 		code = ce.code
+	} else if isUsageError(err) {
+		code = exitUsage
 	}
 	if !app.silentErr {
 		fmt.Fprintln(os.Stderr, i18n.T(app.lang, "error")+": "+err.Error())

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os/signal"
 	"syscall"
 
@@ -40,6 +41,7 @@ func (a *app) runWorker(parent context.Context) error {
 	ctx, stop := signal.NotifyContext(parent, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	log := a.logger()
+	slog.SetDefault(log) // libraries' own messages (go-redis) follow the same format
 	reg := metrics.NewRegistry()
 	cfg := host.Config{
 		RabbitMQURL: a.cfg.RabbitMQURL, RedisURL: a.redisURL(), KeyPrefix: a.cfg.KeyPrefix, ResultTTL: a.cfg.ResultTTL,

@@ -61,9 +61,11 @@ func main() {
 	fmt.Println("waiting for results (the retried job waits 5 s between tries)...")
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nJOB\tTASK\tSCENARIO\tSTATUS\tTRIES\tAFTER\tRESULT / ERROR")
+	unfinished := 0
 	for i, h := range handles {
 		res, err := h.Wait(ctx)
 		if res == nil {
+			unfinished++
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\t\t%v\n", h.ID[:8], jobs[i].task, jobs[i].what, "?", err)
 			continue
 		}
@@ -78,6 +80,10 @@ func main() {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", h.ID[:8], jobs[i].task, jobs[i].what, res.Status, res.JobTry, after, clip(out, 70))
 	}
 	_ = tw.Flush()
+	if unfinished > 0 {
+		fmt.Fprintf(os.Stderr, "demo: %d jobs did not finish: is the worker running? (see build/demo-worker.log)\n", unfinished)
+		os.Exit(1)
+	}
 	fmt.Println("\nfailed jobs are in the dead-letter queue: try `build/arqhost dlq list --queue " + *queue + "`")
 }
 

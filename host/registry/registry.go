@@ -42,6 +42,9 @@ func Load(ctx context.Context, engine *wasm.Engine, dir string) (*Registry, erro
 	if _, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("modules directory: %w", err)
 	}
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("no task modules (*.wasm) in %s: a worker without modules would dead-letter every job as an unknown task", dir)
+	}
 	sort.Strings(paths)
 	mods, err := loadAll(ctx, engine, paths)
 	if err == nil {

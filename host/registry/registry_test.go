@@ -160,3 +160,10 @@ func TestParseBytes(t *testing.T) {
 		}
 	}
 }
+
+func TestEmptyDirectoryIsRefused(t *testing.T) {
+	t.Parallel()
+	if _, err := Load(context.Background(), engine(t), t.TempDir()); err == nil || !strings.Contains(err.Error(), "no task modules") {
+		t.Fatalf("got %v", err)
+	}
+}
