@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"github.com/arqhost/arqhost/internal/store"
 	"math"
 	"regexp"
 	"strconv"
@@ -144,25 +145,9 @@ func (f *field) apply(c *Config, raw string) error {
 // (password, sentinel_password, token, ...).
 var secretParam = regexp.MustCompile(`(?i)([?&][^=&#]*(?:pass|secret|token|auth|key)[^=&#]*=)[^&#]*`)
 
-// Redact returns rawURL with its password replaced by "xxxxx": the password of the user-info
-// part (the user name stays) and the value of any query parameter whose name contains "pass",
-// "secret", "token", "auth" or "key". It also works on malformed URLs, erring on the side of
-// hiding too much: the user info is taken to end at the last '@', and without "://" everything
-// before an '@' is hidden.
-func Redact(rawURL string) string {
-	out := rawURL
-	if i := strings.Index(out, "://"); i >= 0 {
-		head, rest := out[:i+3], out[i+3:]
-		if at := strings.LastIndexByte(rest, '@'); at >= 0 {
-			if c := strings.IndexByte(rest[:at], ':'); c >= 0 {
-				out = head + rest[:c] + ":" + redacted + rest[at:]
-			}
-		}
-	} else if at := strings.LastIndexByte(out, '@'); at >= 0 {
-		out = redacted + out[at:]
-	}
-	return secretParam.ReplaceAllString(out, "${1}"+redacted)
-}
+// Redact hides the password of a URL (and query parameters named like a secret); it is the store's
+// redaction, which covers the AMQP and Redis URL forms alike.
+func Redact(rawURL string) string { return store.Redact(rawURL) }
 
 // formatDuration writes d as a Go duration without trailing zero units: 5m, 24h, 1h30m, 500ms.
 func formatDuration(d time.Duration) string {
