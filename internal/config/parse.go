@@ -3,12 +3,13 @@ package config
 import (
 	"errors"
 	"fmt"
-	"github.com/arqhost/arqhost/internal/store"
 	"math"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/arqhost/arqhost/internal/store"
 )
 
 // plainNumber matches a decimal number, which as a duration means seconds.
