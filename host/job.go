@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"strings"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -397,7 +398,7 @@ func dlqHeaders(h amqp.Table, id string, try int, o *wasm.Outcome, rec *store.Re
 	out[wire.HeaderJobID] = id
 	out[wire.HeaderTries] = int64(try)
 	out[wire.HeaderOutcome] = o.Kind.String()
-	out[wire.HeaderReason] = clip(o.Reason+"; "+d.Why, 1024)
+	out[wire.HeaderReason] = clip(strings.TrimPrefix(o.Reason+"; "+d.Why, "; "), 1024)
 	out[wire.HeaderModule] = o.Module
 	out[wire.HeaderModuleVersion] = o.Version
 	out[wire.HeaderWorker] = worker

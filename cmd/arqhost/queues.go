@@ -271,6 +271,9 @@ func (a *app) dlqCmd() *cobra.Command {
 					rows = append(rows, []string{j.JobID, orDash(j.Task), j.Queue, fmt.Sprint(orNil(j.Tries)), orDash(j.Outcome), clipText(j.Error, 60), orDash(j.FailedAt)})
 				}
 				a.table([]string{"JOB", "TASK", "QUEUE", "TRIES", "OUTCOME", "ERROR", "FAILED AT"}, rows)
+				if limit > 0 && len(all) >= limit*len(a.cfg.Queues) {
+					fmt.Fprintf(a.errw, a.t("(showing at most %d per queue; --limit 0 shows all)")+"\n", limit)
+				}
 				return nil
 			})
 		},
@@ -476,9 +479,9 @@ func orNil(v any) any {
 }
 
 func clipText(s string, n int) string {
-	s = strings.ReplaceAll(s, "\n", " ")
-	if len(s) <= n {
-		return s
+	r := []rune(strings.ReplaceAll(s, "\n", " "))
+	if len(r) <= n {
+		return string(r)
 	}
-	return s[:n] + "…"
+	return string(r[:n]) + "…"
 }

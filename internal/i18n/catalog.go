@@ -84,6 +84,7 @@ var messages = map[string]string{
 	"--args must be a JSON array, such as '[\"ann@example.com\", 3]'":        "--args 必须是 JSON 数组，例如 '[\"ann@example.com\", 3]'",
 	"--kwargs must be a JSON object, such as '{\"subject\": \"hi\"}'":        "--kwargs 必须是 JSON 对象，例如 '{\"subject\": \"hi\"}'",
 	"--wait needs result storage: set --redis-url (or ARQ_RESULT_STORE_URL)": "--wait 需要结果存储：请设置 --redis-url（或 ARQ_RESULT_STORE_URL）",
+	"(showing at most %d per queue; --limit 0 shows all)":                    "（每个队列最多显示 %d 个；--limit 0 显示全部）",
 	"--defer and --at cannot be used together":                               "--defer 和 --at 不能同时使用",
 	"gave up waiting for job %s: it has not finished":                        "已放弃等待任务 %s：它尚未完成",
 	"--job-id and --count cannot be used together":                           "--job-id 和 --count 不能同时使用",
