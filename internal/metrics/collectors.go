@@ -113,9 +113,13 @@ func (c *queueCollector) set(f func() ([]QueueStat, error)) {
 	c.mu.Unlock()
 }
 
+// Describe and Collect also cover the error counter, so that a scrape that fails to read the
+// queues reports that failure in the same scrape (registered separately, the counter could be
+// gathered before the queue callback ran).
 func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.messages
 	ch <- c.consumers
+	c.errs.Describe(ch)
 }
 
 // current returns the cached statistics, refreshing them first when they are
@@ -142,6 +146,7 @@ func (c *queueCollector) current() []QueueStat {
 
 func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	rows := c.current()
+	c.errs.Collect(ch)
 	type val struct{ ready, delayed, dead, consumers int }
 	sums := make(map[string]val, len(rows))
 	var order []string

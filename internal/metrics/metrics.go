@@ -171,7 +171,7 @@ func New(reg prometheus.Registerer) *Metrics {
 			m.inFlight, m.jobs, m.duration, m.retries, m.deadLettered,
 			m.lateness, m.redeliveries, m.skipped,
 			m.instantiations, m.instantiationDur, m.swaps, m.loadFailures,
-			m.instances, m.queues, m.queueErrors,
+			m.instances, m.queues,
 		)
 	}
 	return m
