@@ -64,6 +64,9 @@ func (a *app) load(cmd *cobra.Command) error {
 		return withCode(exitUsage, fmt.Errorf(i18n.T(a.lang, "--output must be text or json, not %q"), a.output))
 	}
 	a.cfg, a.sources = cfg, src
+	// Libraries' own messages (go-redis's reconnection chatter) would repeat the command's error;
+	// the worker sets its own logger instead (worker.go).
+	slog.SetDefault(slog.New(slog.DiscardHandler))
 	return nil
 }
 

@@ -388,3 +388,17 @@ func TestModulesValidateAndInspect(t *testing.T) {
 		t.Fatalf("version: %s", out)
 	}
 }
+
+func TestChineseErrors(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	for _, args := range [][]string{
+		{"worker", "--print-config", "--concurrency", "0", "--lang", "zh"},
+		{"no-such-command", "--lang=zh"},
+	} {
+		_, errs, code := c.run(nil, args...)
+		if code != 2 || !strings.HasPrefix(errs, "错误: ") || strings.Contains(errs, "must be at least") || strings.Contains(errs, "unknown command") {
+			t.Errorf("arqhost %v: exit %d %q", args, code, errs)
+		}
+	}
+}

@@ -60,8 +60,26 @@ func isUsageError(err error) bool {
 	return false
 }
 
+// earlyLang finds the language before the configuration is loaded (which may itself fail and
+// must then be reported in that language): --lang on the command line, else ARQ_LANG.
+func earlyLang(args []string) i18n.Lang {
+	v, _ := os.LookupEnv("ARQ_LANG")
+	for i, a := range args {
+		if a == "--lang" && i+1 < len(args) {
+			v = args[i+1]
+		} else if strings.HasPrefix(a, "--lang=") {
+			v = strings.TrimPrefix(a, "--lang=")
+		}
+	}
+	if l, err := i18n.Parse(v); err == nil {
+		return l
+	}
+	return i18n.En
+}
+
 func main() {
 	app := newApp(os.Stdout, os.Stderr)
+	app.lang = earlyLang(os.Args[1:])
 	err := app.root.Execute()
 	if err == nil {
 		os.Exit(exitOK)
@@ -74,7 +92,7 @@ func main() {
 		code = exitUsage
 	}
 	if !app.silentErr {
-		fmt.Fprintln(os.Stderr, i18n.T(app.lang, "error")+": "+err.Error())
+		fmt.Fprintln(os.Stderr, i18n.T(app.lang, "error")+": "+i18n.Text(app.lang, err.Error()))
 	}
 	os.Exit(code)
 }
