@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/arqhost/arqhost/internal/broker"
@@ -400,5 +401,30 @@ func TestChineseErrors(t *testing.T) {
 		if code != 2 || !strings.HasPrefix(errs, "错误: ") || strings.Contains(errs, "must be at least") || strings.Contains(errs, "unknown command") {
 			t.Errorf("arqhost %v: exit %d %q", args, code, errs)
 		}
+	}
+}
+
+func TestMalformedDeadLetterCanBeShown(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	c.mustRun(nil, "enqueue", "noop") // declares the queue
+	conn, err := amqp.Dial("amqp://guest:guest@127.0.0.1:5672/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ch, _ := conn.Channel()
+	if err := ch.PublishWithContext(context.Background(), "", c.queue, false, false, amqp.Publishing{Body: []byte("garbage")}); err != nil {
+		t.Fatal(err)
+	}
+	c.mustRun(nil, "worker", "--burst", "--modules", modulesDir(t))
+	out := c.mustRun(nil, "dlq", "list")
+	i := strings.Index(out, "body-")
+	if i < 0 {
+		t.Fatalf("dlq list:\n%s", out)
+	}
+	id := strings.Fields(out[i:])[0]
+	if show := c.mustRun(nil, "dlq", "show", id); !strings.Contains(show, "garbage") || !strings.Contains(show, "MalformedMessage") {
+		t.Fatalf("dlq show %s:\n%s", id, show)
 	}
 }

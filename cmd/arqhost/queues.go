@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -204,6 +206,12 @@ func toDeadJob(q string, d amqp.Delivery, full bool) deadJob {
 	}
 	if j.JobID == "" {
 		j.JobID = d.MessageId
+	}
+	if j.JobID == "" {
+		// A body that is not a job and has no id: name it by its bytes, so that it can still be
+		// shown (and told apart) with `dlq show`.
+		sum := sha256.Sum256(d.Body)
+		j.JobID = "body-" + hex.EncodeToString(sum[:6])
 	}
 	if v := headerString(d.Headers, wire.HeaderModuleVersion); v != "" {
 		j.Module = moduleLabel(headerString(d.Headers, wire.HeaderModule), v)
