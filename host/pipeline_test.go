@@ -397,18 +397,7 @@ func TestConcurrencyNeverExceedsLimit(t *testing.T) {
 	}
 	cfg.Hooks.OnJobEnd = func(ctx context.Context, job host.JobInfo, o *wasm.Outcome) { now.Add(-1) }
 	e.worker(cfg)
-	c := e.client()
-	var jobs []*client.Job
-	for i := 0; i < 30; i++ {
-		j, err := c.Enqueue(context.Background(), "sleep", client.Args{"20ms"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		jobs = append(jobs, j)
-	}
-	for _, j := range jobs {
-		wait(t, j, 20*time.Second)
-	}
+	waitAll(t, enqueueMany(t, e.client(), 30, "sleep", client.Args{"20ms"}), 20*time.Second)
 	if p := peak.Load(); p != 3 {
 		t.Fatalf("peak concurrency %d, want exactly the limit 3", p)
 	}
@@ -536,18 +525,7 @@ func TestTwoWorkersShareAQueue(t *testing.T) {
 		}
 		e.worker(cfg)
 	}
-	c := e.client()
-	var jobs []*client.Job
-	for i := 0; i < 40; i++ {
-		j, err := c.Enqueue(context.Background(), "sleep", client.Args{"10ms"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		jobs = append(jobs, j)
-	}
-	for _, j := range jobs {
-		wait(t, j, 20*time.Second)
-	}
+	waitAll(t, enqueueMany(t, e.client(), 40, "sleep", client.Args{"10ms"}), 20*time.Second)
 	mu.Lock()
 	defer mu.Unlock()
 	if by["w1"]+by["w2"] != 40 || by["w1"] == 0 || by["w2"] == 0 {

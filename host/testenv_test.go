@@ -168,6 +168,28 @@ func wait(t *testing.T, j *client.Job, d time.Duration) (*client.Result, error) 
 	return res, err
 }
 
+// enqueueMany enqueues n copies of a job.
+func enqueueMany(t *testing.T, c *client.Client, n int, task string, opts ...client.Option) []*client.Job {
+	t.Helper()
+	jobs := make([]*client.Job, 0, n)
+	for i := 0; i < n; i++ {
+		j, err := c.Enqueue(context.Background(), task, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		jobs = append(jobs, j)
+	}
+	return jobs
+}
+
+// waitAll waits for every job's result.
+func waitAll(t *testing.T, jobs []*client.Job, d time.Duration) {
+	t.Helper()
+	for _, j := range jobs {
+		wait(t, j, d)
+	}
+}
+
 type syncBuffer struct {
 	mu sync.Mutex
 	b  strings.Builder

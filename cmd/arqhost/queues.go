@@ -94,37 +94,29 @@ func (a *app) queueCmd() *cobra.Command {
 			if err := a.confirm(yes, fmt.Sprintf(a.t("Delete every waiting and delayed job of %s?"), strings.Join(a.cfg.Queues, ", "))); err != nil {
 				return err
 			}
-			conn, err := a.brokerConn(cmd)
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
-			ch, err := conn.Channel()
-			if err != nil {
-				return err
-			}
-			defer ch.Close()
-			total := map[string]int{}
-			for _, q := range a.cfg.Queues {
-				names := []string{q}
-				for l := 0; l < broker.Levels; l++ {
-					names = append(names, broker.DelayQueue(q, l))
-				}
-				for _, n := range names {
-					c, err := ch.QueuePurge(n, false)
-					if err != nil {
-						return fmt.Errorf(a.t("purge %s: %w"), n, err)
+			return a.withChannel(cmd, func(ch *amqp.Channel) error {
+				total := map[string]int{}
+				for _, q := range a.cfg.Queues {
+					names := []string{q}
+					for l := 0; l < broker.Levels; l++ {
+						names = append(names, broker.DelayQueue(q, l))
 					}
-					total[q] += c
+					for _, n := range names {
+						c, err := ch.QueuePurge(n, false)
+						if err != nil {
+							return fmt.Errorf(a.t("purge %s: %w"), n, err)
+						}
+						total[q] += c
+					}
 				}
-			}
-			if a.output == "json" {
-				return a.printJSON(total)
-			}
-			for _, q := range a.cfg.Queues {
-				fmt.Fprintf(a.out, a.t("purged %d jobs from %s")+"\n", total[q], q)
-			}
-			return nil
+				if a.output == "json" {
+					return a.printJSON(total)
+				}
+				for _, q := range a.cfg.Queues {
+					fmt.Fprintf(a.out, a.t("purged %d jobs from %s")+"\n", total[q], q)
+				}
+				return nil
+			})
 		},
 	}
 	purge.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
