@@ -110,6 +110,13 @@ func (a *app) dialContext(cmd *cobra.Command) (context.Context, context.CancelFu
 	return context.WithTimeout(cmd.Context(), a.cfg.ConnectionTimeout)
 }
 
+// connect connects a client within the connection timeout.
+func (a *app) connect(cmd *cobra.Command) (*client.Client, error) {
+	ctx, cancel := a.dialContext(cmd)
+	defer cancel()
+	return a.client(ctx)
+}
+
 // t translates an operator-facing message.
 func (a *app) t(msg string) string { return i18n.T(a.lang, msg) }
 

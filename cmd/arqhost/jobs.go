@@ -65,9 +65,7 @@ func (a *app) enqueueCmd() *cobra.Command {
 			if count < 1 {
 				return withCode(exitUsage, errors.New(a.t("--count must be at least 1")))
 			}
-			ctx, cancel := a.dialContext(cmd)
-			c, err := a.client(ctx)
-			cancel()
+			c, err := a.connect(cmd)
 			if err != nil {
 				return err
 			}
@@ -149,9 +147,7 @@ func (a *app) resultCmd() *cobra.Command {
 		Short: "Show a job's result (with --wait, wait until it has one)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, pos []string) error {
-			ctx, cancel := a.dialContext(cmd)
-			c, err := a.client(ctx)
-			cancel()
+			c, err := a.connect(cmd)
 			if err != nil {
 				return err
 			}
@@ -176,9 +172,7 @@ func (a *app) statusCmd() *cobra.Command {
 		Short: "Show a job's status",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, pos []string) error {
-			ctx, cancel := a.dialContext(cmd)
-			c, err := a.client(ctx)
-			cancel()
+			c, err := a.connect(cmd)
 			if err != nil {
 				return err
 			}
