@@ -297,9 +297,8 @@ func TestDeferUntilArrivingEarlyIsHonoured(t *testing.T) {
 func TestExpiredJobDoesNotRun(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	var runs atomic.Int32
 	cfg := e.config()
-	cfg.Hooks.OnJobStart = func(ctx context.Context, job host.JobInfo) { runs.Add(1) }
+	runs := countRuns(&cfg)
 	c := e.client()
 	// Enqueued with a 200 ms expiry while no worker runs; the worker starts later.
 	j, err := c.Enqueue(context.Background(), "noop", client.Expires(200*time.Millisecond))
@@ -484,9 +483,8 @@ func TestNoQueuedStatusBehindCompleted(t *testing.T) {
 func TestDuplicateJobIDRunsOnce(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	var runs atomic.Int32
 	cfg := e.config()
-	cfg.Hooks.OnJobStart = func(ctx context.Context, job host.JobInfo) { runs.Add(1) }
+	runs := countRuns(&cfg)
 	e.worker(cfg)
 	c := e.client()
 	first, err := c.Enqueue(context.Background(), "echo", client.ID("order-42"), client.Args{"first"})
@@ -553,9 +551,8 @@ func TestRabbitmqArqProducerMessageRuns(t *testing.T) {
 func TestAbortQueuedAndRunningJobs(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	var runs atomic.Int32
 	cfg := e.config()
-	cfg.Hooks.OnJobStart = func(ctx context.Context, job host.JobInfo) { runs.Add(1) }
+	runs := countRuns(&cfg)
 	c := e.client()
 	deferred, err := c.Enqueue(context.Background(), "noop", client.Delay(500*time.Millisecond))
 	if err != nil {
@@ -586,9 +583,8 @@ func TestAbortQueuedAndRunningJobs(t *testing.T) {
 func TestPythonRetryCountHeaderCountsTries(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	var runs atomic.Int32
 	cfg := e.config() // MaxTries 3
-	cfg.Hooks.OnJobStart = func(ctx context.Context, job host.JobInfo) { runs.Add(1) }
+	runs := countRuns(&cfg)
 	e.worker(cfg)
 	// rabbitmq-arq re-publishes a failed job with the body unchanged (job_try 1) and
 	// x-retry-count + 1: this one has been tried twice already, so one try is left.
@@ -603,9 +599,8 @@ func TestPythonRetryCountHeaderCountsTries(t *testing.T) {
 func TestStaleEarlierTryDoesNotRun(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	var runs atomic.Int32
 	cfg := e.config()
-	cfg.Hooks.OnJobStart = func(ctx context.Context, job host.JobInfo) { runs.Add(1) }
+	runs := countRuns(&cfg)
 	e.worker(cfg)
 	c := e.client()
 	// Try 2 of a job is running (its record says so) when a lost ack brings try 1 back.

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -166,6 +167,13 @@ func wait(t *testing.T, j *client.Job, d time.Duration) (*client.Result, error) 
 		t.Fatalf("job %s (%s): %v", j.ID, j.Function, err)
 	}
 	return res, err
+}
+
+// countRuns counts the jobs a worker configured with cfg starts.
+func countRuns(cfg *host.Config) *atomic.Int32 {
+	var runs atomic.Int32
+	cfg.Hooks.OnJobStart = func(ctx context.Context, job host.JobInfo) { runs.Add(1) }
+	return &runs
 }
 
 // enqueueMany enqueues n copies of a job.
