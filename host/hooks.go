@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 
+	"github.com/arqhost/arqhost/host/registry"
 	"github.com/arqhost/arqhost/host/wasm"
 )
 
@@ -30,6 +31,9 @@ type Hooks struct {
 	OnJobStart func(ctx context.Context, job JobInfo)
 	// OnJobEnd runs when a job's task returned, before its outcome is recorded.
 	OnJobEnd func(ctx context.Context, job JobInfo, outcome *wasm.Outcome)
+	// OnModuleChange runs when a module is added, replaced, removed or refused by a reload, and
+	// when a replaced version has finished its last job and been closed (registry.Event).
+	OnModuleChange func(ctx context.Context, ev registry.Event)
 }
 
 func (h *Hooks) startup(ctx context.Context, w *Worker) error {
@@ -54,5 +58,11 @@ func (h *Hooks) jobStart(ctx context.Context, job JobInfo) {
 func (h *Hooks) jobEnd(ctx context.Context, job JobInfo, o *wasm.Outcome) {
 	if h.OnJobEnd != nil {
 		h.OnJobEnd(ctx, job, o)
+	}
+}
+
+func (h *Hooks) moduleChanged(ctx context.Context, ev registry.Event) {
+	if h.OnModuleChange != nil {
+		h.OnModuleChange(ctx, ev)
 	}
 }

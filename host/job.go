@@ -79,13 +79,16 @@ func (w *Worker) handle(queue string, d amqp.Delivery) {
 		w.finish(ctx, d, log, nil, &publication{queue: queue, delay: wait, msg: msg})
 		return
 	}
-	mod, ok := w.registry.Lookup(job.Function)
+	// The lease keeps this version of the module open until the job has run, even if a new one is
+	// swapped in meanwhile (registry/reload.go).
+	lease, ok := w.registry.Acquire(job.Function)
 	if !ok {
 		o := wasm.Outcome{Kind: wasm.UnknownTask, Reason: "no module of this worker serves task " + quote(job.Function)}
 		w.settle(ctx, d, log, job, queue, &o, time.Now())
 		return
 	}
 
+	mod := lease.Module()
 	start := time.Now()
 	if !job.DeferUntil.IsZero() {
 		w.metrics.DelayLateness(queue, start.Sub(job.DeferUntil))
@@ -95,6 +98,7 @@ func (w *Worker) handle(queue string, d amqp.Delivery) {
 		rec.StartTime = &start
 		rec.Module, rec.ModuleVersion = mod.Name(), mod.Version()
 		if _, err := w.store.Write(ctx, rec); err != nil {
+			lease.Release()
 			w.requeue(d, log, "cannot record that the job started", err)
 			return
 		}
@@ -115,6 +119,7 @@ func (w *Worker) handle(queue string, d amqp.Delivery) {
 		EnqueueTime: job.EnqueueTime.UTC().Format(time.RFC3339Nano), QueueName: queue, WorkerID: w.cfg.WorkerID,
 		Args: job.Args, Kwargs: job.Kwargs,
 	})
+	lease.Release()
 	if o.Kind == wasm.Canceled {
 		o.Reason = context.Cause(jctx).Error()
 	}

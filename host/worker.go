@@ -24,6 +24,7 @@ import (
 	"github.com/arqhost/arqhost/host/registry"
 	"github.com/arqhost/arqhost/host/wasm"
 	"github.com/arqhost/arqhost/internal/broker"
+	"github.com/arqhost/arqhost/internal/control"
 	"github.com/arqhost/arqhost/internal/metrics"
 	"github.com/arqhost/arqhost/internal/store"
 )
@@ -59,8 +60,16 @@ type Config struct {
 	Limits wasm.Limits
 	// Modules is the directory of task modules (*.wasm); Registry may be given instead.
 	Modules string
-	// Registry is an already loaded set of modules. The worker does not close it.
+	// Registry is an already loaded set of modules. The worker does not close it, and sets its
+	// Notify function.
 	Registry *registry.Registry
+	// WatchModules reloads the modules whenever a file of the modules directory is added, replaced
+	// or removed (hot swap: registry.Registry.Reload). WatchDebounce is how quiet the directory
+	// must be first (default 250ms); ModulesPoll, when positive, also rescans it at that interval,
+	// for filesystems that do not report changes.
+	WatchModules  bool
+	WatchDebounce time.Duration
+	ModulesPoll   time.Duration
 	// CacheDir is wazero's compilation cache (see wasm.Config.CacheDir).
 	CacheDir string
 	// WorkerID names the worker in results, logs and DLQ headers. Default hostname-pid.
@@ -165,6 +174,8 @@ type Worker struct {
 	recentAborts map[string]time.Time               // aborts of jobs that were not running when they came
 	consumers    []*consumer
 	stopAborts   func()
+	stopWatch    func()
+	control      *control.Server
 
 	// jobsCtx is the parent of every job's context; cancelled when the shutdown grace ends.
 	jobsCtx    context.Context
@@ -202,6 +213,7 @@ func New(ctx context.Context, cfg Config) (*Worker, error) {
 	if err := w.loadModules(ctx); err != nil {
 		return nil, err
 	}
+	w.registry.Notify(w.moduleEvent)
 	if cfg.RedisURL != "" {
 		s, err := store.Open(ctx, cfg.RedisURL, store.Options{Prefix: cfg.KeyPrefix, TTL: cfg.ResultTTL})
 		if err != nil {
@@ -230,7 +242,7 @@ func (w *Worker) registerGauges() {
 	}
 	w.metrics.InstancesFunc(func() []metrics.InstanceStat {
 		var out []metrics.InstanceStat
-		for _, m := range w.registry.Modules() {
+		for _, m := range append(w.registry.Modules(), w.registry.Draining()...) {
 			st := m.Stats()
 			out = append(out, metrics.InstanceStat{Module: m.Name(), Version: m.ShortVersion(), Idle: st.Idle, Busy: st.Live - st.Idle})
 		}
@@ -329,6 +341,14 @@ func (w *Worker) Start(ctx context.Context) error {
 		w.consumers = append(w.consumers, c)
 		w.mu.Unlock()
 	}
+	if err := w.startWatching(w.jobsCtx); err != nil {
+		w.stopConsumers()
+		return err
+	}
+	if err := w.startControl(); err != nil {
+		w.stopConsumers()
+		return err
+	}
 	go w.watchReconnects()
 	if w.cfg.Burst {
 		go w.runBurst()
@@ -349,6 +369,12 @@ func (w *Worker) Stop(ctx context.Context) error {
 	}
 	defer close(w.done)
 	w.log.Info("worker stopping", "worker_id", w.cfg.WorkerID, "running", w.Running(), "grace", w.cfg.ShutdownGrace)
+	if w.stopWatch != nil {
+		w.stopWatch()
+	}
+	if w.control != nil {
+		w.control.Stop()
+	}
 	w.stopConsumers()
 	finished := make(chan struct{})
 	go func() { w.jobs.Wait(); close(finished) }()

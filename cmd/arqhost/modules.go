@@ -60,7 +60,8 @@ func inspectModule(ctx context.Context, e *wasm.Engine, path string) moduleInfo 
 }
 
 func (a *app) modulesCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "modules", Short: "Check and describe task modules"}
+	cmd := &cobra.Command{Use: "modules", Short: "Check and describe task modules; list and reload what running workers serve"}
+	cmd.AddCommand(a.modulesListCmd(), a.modulesReloadCmd())
 	cmd.AddCommand(&cobra.Command{
 		Use:   "validate [DIR]",
 		Short: "Compile every module of DIR (default --modules), list its tasks and limits, and report every problem",

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
+	"os"
 	"os/signal"
 	"syscall"
 
@@ -23,7 +25,14 @@ func (a *app) workerCmd() *cobra.Command {
 each job on the module that serves its task, with the module's limits; results go to Redis and
 failures are retried or dead-lettered. SIGINT or SIGTERM stops it gracefully: running jobs get
 --shutdown-grace to finish, the rest go back to the queue. With --burst it exits once no work is
-left.`,
+left.
+
+Modules are hot-swapped: when a file of --modules is added, replaced or removed (or on SIGHUP, or
+"arqhost modules reload"), the worker validates the new version and swaps it in; running jobs
+finish on the old version, new ones run on the new, and a version that fails validation is refused
+while the old one keeps serving. Replace a file by writing a temporary file in the same directory
+and renaming it over the old one. With --metrics-addr the worker also serves GET /modules and
+POST /modules/reload there.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if printConfig {
@@ -51,6 +60,7 @@ func (a *app) runWorker(parent context.Context) error {
 		JobTimeout: a.cfg.JobTimeout,
 		Limits:     wasm.Limits{MemoryPages: uint32((a.cfg.MemoryLimit + wasm.PageSize - 1) / wasm.PageSize)},
 		Modules:    a.cfg.ModulesDir, CacheDir: a.cfg.CacheDir, WorkerID: a.cfg.WorkerName,
+		WatchModules: a.cfg.WatchModules, ModulesPoll: a.cfg.ModulesPoll,
 		Burst: a.cfg.Burst, BurstTimeout: a.cfg.BurstTimeout, ShutdownGrace: a.cfg.ShutdownGrace,
 		Logger: log, Metrics: reg,
 	}
@@ -64,16 +74,37 @@ func (a *app) runWorker(parent context.Context) error {
 		return withCode(exitUsage, err)
 	}
 	if a.cfg.MetricsAddr != "" {
-		addr, err := metrics.Serve(ctx, a.cfg.MetricsAddr, metrics.Handler(reg, w.Ready))
+		mux := http.NewServeMux()
+		mux.Handle("/", metrics.Handler(reg, w.Ready))
+		mux.Handle("/modules", w.AdminHandler())
+		mux.Handle("/modules/", w.AdminHandler())
+		addr, err := metrics.Serve(ctx, a.cfg.MetricsAddr, mux)
 		if err != nil {
 			_ = w.Stop(context.Background())
 			return withCode(exitUsage, err)
 		}
 		log.Info("serving metrics and health checks", "addr", addr)
 	}
+	go reloadOnHangup(ctx, w, log)
 	err = w.Run(ctx)
 	if errors.Is(err, host.ErrBurstTimeout) {
 		return withCode(exitError, err)
 	}
 	return err
+}
+
+// reloadOnHangup reloads the worker's modules on every SIGHUP, until ctx ends.
+func reloadOnHangup(ctx context.Context, w *host.Worker, log *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			log.Info("SIGHUP: reloading the modules")
+			_, _ = w.Reload(ctx)
+		}
+	}
 }

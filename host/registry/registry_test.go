@@ -13,7 +13,7 @@ import (
 	"github.com/arqhost/arqhost/host/wasm"
 )
 
-func built(t *testing.T, env, sub, name string) string {
+func built(t testing.TB, env, sub, name string) string {
 	t.Helper()
 	dir := os.Getenv(env)
 	if dir == "" {

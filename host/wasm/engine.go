@@ -147,12 +147,11 @@ func (e *Engine) load(ctx context.Context, path string, wasm []byte, limits Limi
 	if err := limits.Validate(); err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(wasm)
 	m := &Module{
 		engine:  e,
 		path:    path,
 		name:    moduleName(path),
-		version: hex.EncodeToString(sum[:]),
+		version: VersionOf(wasm),
 		limits:  e.effective(limits),
 	}
 	rc := e.interrupt.runtimeConfig(wazero.NewRuntimeConfig().
@@ -186,6 +185,12 @@ func (e *Engine) load(ctx context.Context, path string, wasm []byte, limits Limi
 		return nil, err
 	}
 	return m, nil
+}
+
+// VersionOf is the version of a module: the hex SHA-256 of its bytes.
+func VersionOf(wasm []byte) string {
+	sum := sha256.Sum256(wasm)
+	return hex.EncodeToString(sum[:])
 }
 
 func moduleName(path string) string {

@@ -60,6 +60,9 @@ func validate(c *Config, origins map[string]origin) []error {
 	}
 	positive("BurstTimeout", c.BurstTimeout)
 	positive("ShutdownGrace", c.ShutdownGrace)
+	if c.ModulesPoll < 0 {
+		bad("ModulesPoll", "must not be negative, got %s", formatDuration(c.ModulesPoll))
+	}
 	if c.ModulesDir == "" {
 		bad("ModulesDir", "must not be empty")
 	}

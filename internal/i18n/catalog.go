@@ -153,6 +153,47 @@ var messages = map[string]string{
 	"MODULE":    "模块",
 	"STATUS":    "状态",
 	"DETAILS":   "详情",
+
+	// internal/control
+	"control channel lost; reconnecting":                     "控制通道已断开，正在重新连接",
+	"answering control commands again":                       "已恢复响应控制命令",
+	"cannot restore the control channel yet; will try again": "暂时无法恢复控制通道，稍后重试",
+	"cannot answer a control command":                        "无法回复控制命令",
+	"a control command handler panicked":                     "控制命令处理函数发生 panic",
+
+	// host/modules.go, host/control.go: hot swap
+	"watching the modules directory for changes":              "正在监视模块目录的变化",
+	"cannot reload the modules; the loaded ones keep serving": "无法重新加载模块；已加载的模块继续服务",
+	"module added": "已添加模块",
+	"module replaced: new jobs run on the new version, running ones finish on the old": "模块已替换：新任务在新版本上运行，运行中的任务在旧版本上完成",
+	"module removed: its tasks are no longer served once running jobs finish":          "模块已移除：运行中的任务完成后不再处理其任务",
+	"module refused; the loaded version keeps serving":                                 "模块被拒绝；已加载的版本继续服务",
+	"module file changed moments ago; loading it once it settles":                      "模块文件刚刚改变；待其稳定后再加载",
+	"old module version drained and closed":                                            "旧版本模块已排空并关闭",
+	"reloading the modules, as asked on the control channel":                           "按控制通道的请求重新加载模块",
+	"reloading the modules, as asked on the admin endpoint":                            "按管理端点的请求重新加载模块",
+
+	// cmd/arqhost/worker.go, cmd/arqhost/fleet.go
+	"SIGHUP: reloading the modules":                            "收到 SIGHUP：重新加载模块",
+	"%s does not serve the worker's admin endpoints (HTTP %d)": "%s 没有提供 Worker 的管理端点（HTTP %d）",
+	"no worker answered":                                       "没有 Worker 应答",
+	"%d of %d workers refused a module or could not reload":    "%d/%d 个 Worker 拒绝了模块或无法重新加载",
+	"%d modules": "%d 个模块",
+	"unchanged":  "未改变",
+	"WORKER":     "工作进程",
+	"STATE":      "状态",
+	"TASKS":      "任务",
+	"VERSION":    "版本",
+	"EVENT":      "事件",
+	"BUSY/LIVE":  "忙/总",
+	"active":     "服务中",
+	"draining":   "排空中",
+	"added":      "已添加",
+	"replaced":   "已替换",
+	"removed":    "已移除",
+	"refused":    "已拒绝",
+	"pending":    "待定",
+	"closed":     "已关闭",
 }
 
 // pattern is a message built around a fragment: prefix + fragment + suffix. Its translation is zh
@@ -222,4 +263,10 @@ var keys = map[string]string{
 	"addr":           "地址",
 	"origin":         "来源",
 	"attrs":          "附加属性",
+
+	// internal/control
+	"command": "控制命令",
+	// host/modules.go
+	"dir":         "目录",
+	"old_version": "旧版本",
 }

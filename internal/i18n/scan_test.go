@@ -17,7 +17,7 @@ import (
 // scanRoots are the module directories whose operator-facing strings must have a translation.
 // Each is walked recursively (testdata and hidden directories skipped); a missing root (cmd, before
 // the CLI exists) is ignored.
-var scanRoots = []string{"host", "internal/broker", "internal/store", "client", "cmd"}
+var scanRoots = []string{"host", "internal/broker", "internal/store", "client", "cmd", "internal/control"}
 
 // i18nImportPath is this package's import path: calls to T and Tf through it are collected.
 const i18nImportPath = "github.com/arqhost/arqhost/internal/i18n"
