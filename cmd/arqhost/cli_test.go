@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -14,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,6 +23,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/arqhost/arqhost/host/wasm"
 	"github.com/arqhost/arqhost/internal/broker"
 )
 
@@ -427,4 +430,126 @@ func TestMalformedDeadLetterCanBeShown(t *testing.T) {
 	if show := c.mustRun(nil, "dlq", "show", id); !strings.Contains(show, "garbage") || !strings.Contains(show, "MalformedMessage") {
 		t.Fatalf("dlq show %s:\n%s", id, show)
 	}
+}
+
+// taggedFixture is the wat_tagged test module answering tag.
+func taggedFixture(t *testing.T, tag string) []byte {
+	dir := os.Getenv("ARQHOST_FIXTURES")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "build", "fixtures")
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "tagged.wasm"))
+	if err != nil {
+		t.Fatalf("%v: run `make modules` first", err)
+	}
+	return bytes.Replace(b, []byte("v000"), []byte(tag), 1)
+}
+
+func replaceFile(t *testing.T, path string, b []byte) {
+	if err := os.WriteFile(path+".tmp", b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(path+".tmp", path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestModulesListAndReload(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	dir := t.TempDir()
+	mod := filepath.Join(dir, "tagged.wasm")
+	replaceFile(t, mod, taggedFixture(t, "v001"))
+	addr := freeAddr(t)
+	w := exec.Command(binary, "worker", "--modules", dir, "--queue", c.queue, "--key-prefix", c.prefix, "--metrics-addr", addr,
+		"--watch-modules=false", "--worker-name", "cli-"+c.queue, "--cache-dir", filepath.Join(os.TempDir(), "arqhost-test-cache"))
+	w.Env = cleanEnv()
+	var logs syncBuf
+	w.Stderr = &logs
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = w.Process.Signal(syscall.SIGTERM); _ = w.Wait() }()
+	admin := "http://" + addr
+	version := func() string {
+		out, _, code := c.run(nil, "modules", "list", "--worker", admin, "-o", "json")
+		if code != 0 {
+			return ""
+		}
+		var got struct {
+			Workers []struct {
+				Modules []struct {
+					Version string `json:"version"`
+				} `json:"modules"`
+			} `json:"workers"`
+		}
+		if err := json.Unmarshal([]byte(out), &got); err != nil || len(got.Workers) != 1 || len(got.Workers[0].Modules) != 1 {
+			t.Fatalf("modules list -o json: %v %s", err, out)
+		}
+		return got.Workers[0].Modules[0].Version
+	}
+	waitVersion := func(tag string) {
+		t.Helper()
+		want := wasm.VersionOf(taggedFixture(t, tag))
+		for i := 0; i < 200; i++ {
+			if version() == want {
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatalf("%s never served; worker log:\n%s", tag, logs.String())
+	}
+	waitVersion("v001")
+
+	// SIGHUP reloads.
+	replaceFile(t, mod, taggedFixture(t, "v002"))
+	if err := w.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitVersion("v002")
+
+	// `modules reload` reaches the fleet through the broker (only this worker consumes c.queue).
+	replaceFile(t, mod, taggedFixture(t, "v003"))
+	out := c.mustRun(nil, "modules", "reload", "--expect", "1")
+	if !strings.Contains(out, "cli-"+c.queue) || !strings.Contains(out, "replaced") || !strings.Contains(out, wasm.VersionOf(taggedFixture(t, "v003"))[:12]) {
+		t.Fatalf("modules reload:\n%s", out)
+	}
+	out = c.mustRun(nil, "modules", "list", "--expect", "1")
+	if !strings.Contains(out, "cli-"+c.queue) || !strings.Contains(out, "wat_tagged") || !strings.Contains(out, "active") {
+		t.Fatalf("modules list:\n%s", out)
+	}
+	// A broken file is refused (exit 1) and the old version keeps serving.
+	replaceFile(t, mod, []byte("\x00asm garbage"))
+	out, _, code := c.run(nil, "modules", "reload", "--worker", admin)
+	if code != 1 || !strings.Contains(out, "refused") {
+		t.Fatalf("broken reload: exit %d\n%s", code, out)
+	}
+	if version() != wasm.VersionOf(taggedFixture(t, "v003")) {
+		t.Fatal("the old version stopped serving after a refused reload")
+	}
+	// No worker of another queue: exit 4.
+	other := newCLI(t)
+	if _, errs, code := other.run(nil, "modules", "list", "--wait", "300ms"); code != 4 || !strings.Contains(errs, "no worker answered") {
+		t.Fatalf("nobody: exit %d %s", code, errs)
+	}
+	if !strings.Contains(logs.String(), "SIGHUP") || !strings.Contains(logs.String(), "module refused") {
+		t.Fatalf("worker log lacks the reloads:\n%s", logs.String())
+	}
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
