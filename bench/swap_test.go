@@ -134,7 +134,9 @@ func BenchmarkSwapLatency(b *testing.B) {
 }
 
 // firstRuns records when each version first ran a job.
-type firstRuns struct{ m atomic.Pointer[map[string]time.Time] }
+type firstRuns struct {
+	m atomic.Pointer[map[string]time.Time]
+}
 
 func (s *firstRuns) seen(v string, at time.Time) {
 	for {

@@ -353,6 +353,9 @@ func (w *Worker) Start(ctx context.Context) error {
 	if w.cfg.Burst {
 		go w.runBurst()
 	}
+	for _, m := range w.registry.Modules() {
+		w.log.Info("serving module", "module", m.Name(), "version", m.ShortVersion(), "tasks", m.Tasks())
+	}
 	w.log.Info("worker started", "worker_id", w.cfg.WorkerID, "queues", w.cfg.Queues,
 		"concurrency", w.cfg.Concurrency, "prefetch", w.cfg.Prefetch, "tasks", w.registry.Tasks(),
 		"result_store", w.store != nil)

@@ -162,6 +162,7 @@ var messages = map[string]string{
 	"a control command handler panicked":                     "控制命令处理函数发生 panic",
 
 	// host/modules.go, host/control.go: hot swap
+	"serving module": "正在服务模块",
 	"watching the modules directory for changes":              "正在监视模块目录的变化",
 	"cannot reload the modules; the loaded ones keep serving": "无法重新加载模块；已加载的模块继续服务",
 	"module added": "已添加模块",
