@@ -1,0 +1,26 @@
+;; wat2wasm: --enable-all
+;; Encodings wazero does not run but the rewriter must decode: tail calls, threads (atomics on a
+;; shared memory), multi-memory (a memarg with a memory index), typed select.
+(module
+  (type $f (func (param i32) (result i32)))
+  (memory $m0 1 1 shared)
+  (memory $m1 1)
+  (table 1 funcref)
+  (elem (i32.const 0) $countdown)
+  (func $countdown (type $f)
+    (if (result i32) (i32.eqz (local.get 0))
+      (then (i32.const 0))
+      (else (return_call $countdown (i32.sub (local.get 0) (i32.const 1))))))
+  (func (export "indirect") (param i32) (result i32)
+    (return_call_indirect (type $f) (local.get 0) (i32.const 0)))
+  (func (export "atomics") (param $a i32) (result i32)
+    (drop (i32.atomic.rmw.add (local.get $a) (i32.const 1)))
+    (atomic.fence)
+    (drop (memory.atomic.notify (local.get $a) (i32.const 1)))
+    (i64.atomic.store (i32.const 8) (i64.const 5))
+    (i32.atomic.load (local.get $a)))
+  (func (export "memories") (param $a i32) (result i32)
+    (i32.store $m1 offset=4 (local.get $a) (i32.const 9))
+    (memory.copy $m0 $m1 (i32.const 0) (i32.const 0) (i32.const 8))
+    (drop (memory.grow $m1 (i32.const 1)))
+    (select (result i32) (i32.load $m1 offset=4 (local.get $a)) (memory.size $m1) (local.get $a))))
