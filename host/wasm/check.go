@@ -28,12 +28,27 @@ func importsExtism(c wazero.CompiledModule) bool {
 
 // checkNative checks a compiled module's imports and exports against abi/ABI.md sections 1-2,
 // and its memory against the limit, before anything of it runs.
+// checkReservedImports refuses a module that imports from the interrupter's namespace itself: the
+// one import from it is the one the rewrite added (there is none without a rewrite).
+func checkReservedImports(c wazero.CompiledModule) error {
+	n := 0
+	for _, f := range c.ImportedFunctions() {
+		if mod, name, _ := f.Import(); mod == rtModule {
+			if n++; n > 1 || name != rtCheck {
+				return fmt.Errorf("imports from %s, a namespace reserved for the host", rtModule)
+			}
+		}
+	}
+	return nil
+}
+
 func checkNative(c wazero.CompiledModule, limits Limits) error {
 	for _, f := range c.ImportedFunctions() {
 		mod, name, _ := f.Import()
 		switch {
 		case mod == wasiModule:
 		case mod == abi.HostModule && name == abi.HostLog:
+		case mod == rtModule: // added by the interrupter; checkReservedImports made sure of that
 		default:
 			return fmt.Errorf("imports %s.%s, which arqhost does not provide (a module may import only %s and %s.%s)",
 				mod, name, wasiModule, abi.HostModule, abi.HostLog)

@@ -63,7 +63,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 	if err := cfg.Defaults.Validate(); err != nil {
 		return nil, fmt.Errorf("default limits: %w", err)
 	}
-	e := &Engine{cfg: cfg, logger: cfg.Logger, interrupt: closeOnContextDone{}}
+	e := &Engine{cfg: cfg, logger: cfg.Logger, interrupt: budgetChecks{budget: checkBudget}}
 	if e.logger == nil {
 		e.logger = slog.New(slog.DiscardHandler)
 	}
@@ -154,6 +154,12 @@ func (e *Engine) load(ctx context.Context, path string, wasm []byte, limits Limi
 		version: VersionOf(wasm),
 		limits:  e.effective(limits),
 	}
+	// The interrupter may rewrite the module (interrupt.go); what runs is the rewrite, while the
+	// version stays the hash of the file.
+	prepared, err := e.interrupt.prepare(wasm)
+	if err != nil {
+		return nil, err
+	}
 	rc := e.interrupt.runtimeConfig(wazero.NewRuntimeConfig().
 		WithCompilationCache(e.cache).
 		WithCoreFeatures(api.CoreFeaturesV2))
@@ -166,13 +172,21 @@ func (e *Engine) load(ctx context.Context, path string, wasm []byte, limits Limi
 		_ = rt.Close(ctx)
 		return nil, err
 	}
-	compiled, err := rt.CompileModule(ctx, wasm)
+	if err := e.interrupt.hostModule(ctx, rt); err != nil {
+		_ = rt.Close(ctx)
+		return nil, err
+	}
+	compiled, err := rt.CompileModule(ctx, prepared)
 	if err != nil {
 		_ = rt.Close(ctx)
 		return nil, fmt.Errorf("not a valid WebAssembly module: %w", err)
 	}
+	if err := checkReservedImports(compiled); err != nil {
+		_ = rt.Close(ctx)
+		return nil, err
+	}
 	if importsExtism(compiled) {
-		err := e.loadExtism(ctx, m, compiled, wasm)
+		err := e.loadExtism(ctx, m, compiled, prepared)
 		_ = rt.Close(ctx)
 		if err != nil {
 			return nil, err

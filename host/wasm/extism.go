@@ -46,7 +46,7 @@ func (e *Engine) loadExtism(ctx context.Context, m *Module, compiledCheck wazero
 		WithCoreFeatures(api.CoreFeaturesV2))
 	compiled, err := extism.NewCompiledPlugin(ctx, extism.Manifest{
 		Wasm: []extism.Wasm{extism.WasmData{Data: wasm, Name: "main"}},
-	}, extism.PluginConfig{RuntimeConfig: rc, EnableWasi: true}, nil)
+	}, extism.PluginConfig{RuntimeConfig: rc, EnableWasi: true}, e.interrupt.extismFunctions())
 	if err != nil {
 		return fmt.Errorf("extism module: %w", err)
 	}
@@ -74,7 +74,7 @@ func (e *Engine) loadExtism(ctx context.Context, m *Module, compiledCheck wazero
 // checkExtism checks an Extism module's imports, exports and memory before anything of it runs.
 func checkExtism(c wazero.CompiledModule, limits Limits) error {
 	for _, f := range c.ImportedFunctions() {
-		if mod, name, _ := f.Import(); mod != extismModule && mod != wasiModule {
+		if mod, name, _ := f.Import(); mod != extismModule && mod != wasiModule && mod != rtModule {
 			return fmt.Errorf("imports %s.%s, which arqhost does not provide to Extism modules (only %s and %s)", mod, name, extismModule, wasiModule)
 		}
 	}

@@ -192,9 +192,10 @@ func (m *Module) InvokeRaw(ctx context.Context, jobID, task string, input []byte
 		select {
 		case r = <-done:
 		case <-time.After(abandonGrace):
-			// The guest did not notice the interrupt (wazero checks it only at loop back-edges,
-			// so a loop-free recursion runs on). Give the caller its outcome now; the instance
-			// keeps its pool slot until the guest returns, and is then discarded.
+			// The guest did not stop: the check points (interrupt.go) stop any guest code within
+			// about a millisecond, so this is a guest blocked in something the host cannot
+			// interrupt. Give the caller its outcome now; the instance keeps its pool slot until
+			// the guest returns, and is then discarded.
 			go func() {
 				<-done
 				b.end()

@@ -174,12 +174,9 @@ func TestTimeoutAccuracy(t *testing.T) {
 	}
 }
 
-// TestRunawayRecursion covers a guest that ignores the interrupt (wazero checks it only at loop
-// back-edges, and fib recurses without loops). The job still ends as a Timeout; when the guest has
-// not stopped shortly after the deadline the caller gets its outcome anyway ("abandoned") while
-// the instance keeps its slot until the guest returns, and is then discarded. How soon the caller
-// hears depends on a free core (two runaway guests can occupy both of this machine's), so only the
-// outcome and the clean-up are asserted. Not parallel: the guest occupies a core.
+// TestRunawayRecursion covers a guest that recurses exponentially without loops (wazero's own
+// interruption checked only loop back-edges, so it used to run on after its deadline): the check
+// points at function entries stop it, it ends as a Timeout, and its instance is discarded.
 func TestRunawayRecursion(t *testing.T) {
 	e, _ := newEngine(t, Config{})
 	m, err := e.LoadFile(context.Background(), fixture(t, "fib"), Limits{Timeout: 100 * time.Millisecond, MaxInstances: 2, MinInstances: 1})
@@ -292,6 +289,7 @@ func TestRefusedModules(t *testing.T) {
 		{fixture(t, "abi2"), "speaks ABI version 2; this host runs version 1"},
 		{fixture(t, "command"), "is a WASI command"},
 		{fixture(t, "badimport"), "imports env.read_secret"},
+		{fixture(t, "reserved"), "imports from arqhost_rt, a namespace reserved for the host"},
 		{notWasm, "not a valid WebAssembly module"},
 		{filepath.Join(t.TempDir(), "missing.wasm"), "no such file"},
 	}
