@@ -86,6 +86,9 @@ func TestGoGuestMisbehaviour(t *testing.T) {
 		if took := time.Since(start); took > 5*time.Second {
 			t.Errorf("%s: took %s", c.task, took)
 		}
+		if strings.Contains(o.Detail, "abandoned") {
+			t.Errorf("%s: the guest was not stopped, only abandoned: %s", c.task, o.Detail)
+		}
 	}
 	o = h.Invoke(context.Background(), job("panic", `[]`, `{}`))
 	if o.Kind != GuestError || o.Error.Type != "Panic" {
