@@ -9,6 +9,20 @@ import (
 // or constant expression with its immediates. It notes the function indices in it (call,
 // return_call, ref.func) as edits and, in function bodies, the check points (the body's start and
 // every loop's start) with their costs.
+//
+// The cost of a check point bounds the instructions one pass through its region executes: from
+// the check point to where control leaves the region (a branch back to the region's loop, a
+// branch or fall-through out of it, return, a tail call, a trap). Nested loops are paid for by
+// their own check points, so in the enclosing region a nested loop is a single instruction that
+// continues after its end or at the target of a branch out of it. Instructions are counted
+// 1 each, block, if, else, end and branches included, on the paths that execute them (a branch
+// to a block's label skips its end; the then arm runs its else, not the end after the else
+// arm). The walker computes the longest such path
+// in the same single pass that decodes the instructions: cur is the most instructions any path
+// executes up to the current instruction (dead where no path reaches it: after br, br_table,
+// return, a tail call or unreachable, up to the end or else of the enclosing block), each open
+// block and if keeps the most costly branch to its label, and each region the most costly point
+// where a path ends.
 
 // Kinds of open blocks on the walker's control stack.
 const (
@@ -18,32 +32,49 @@ const (
 	frameElse
 )
 
+// dead is the path cost of code that no path reaches. Counting instructions on from it stays far
+// below zero (a body has fewer than 2^32 instructions), and it loses every max to a live cost.
+const dead = math.MinInt64 / 2
+
+// frame is an open block, loop or if on the walker's control stack.
+type frame struct {
+	kind   byte
+	region int   // index in regions of the region that the frame's label is in (a loop: its own)
+	start  int64 // loop: cost of the enclosing region after the loop instruction; if: cost after the if
+	then   int64 // else: cost at the end of the then arm, the else included
+	label  int64 // block, if, else: the most costly branch to the frame's label (dead: none yet)
+}
+
 // region is a stretch of code that one check point pays for: a function body or a loop body,
 // without the loops nested in it.
 type region struct {
-	edit  int    // index of the check point's edit
-	count uint32 // instructions in the region so far
+	edit int   // index of the check point's edit; -1 outside function bodies
+	loop int   // index in frames of the loop whose body it is; -1 for the whole expression
+	max  int64 // the most costly point where a path through the region ends, so far
+	// deadEntry is the index of the innermost region, this one or one it is nested in, whose loop
+	// no path of its enclosing region reaches (0 if there is none). Such a loop still gets its
+	// cost, but no path leaves it for the regions around it.
+	deadEntry int
 }
 
 // walker decodes expressions. Its stacks are kept between calls to save allocations.
 type walker struct {
 	types   uint32 // entries in the type section, for block type indices
 	funcs   uint32 // functions (imported and defined), for function indices
-	frames  []byte
+	frames  []frame
 	regions []region
 	points  int // check points opened
 }
 
 // expr decodes one expression from r.pos up to and including the end that closes it and appends
 // its edits to *edits, with offsets relative to base. In a function body (body set) it also adds a
-// check point at r.pos and one after every loop's block type, each with the number of instructions
-// it pays for as its cost (at least 1).
+// check point at r.pos and one after every loop's block type, each with the cost of its region (at
+// least 1).
 func (w *walker) expr(r *reader, base int, edits *[]edit, body bool) error {
 	w.frames = w.frames[:0]
 	w.regions = w.regions[:0]
-	if body {
-		w.open(r.pos-base, edits)
-	}
+	w.open(r.pos-base, edits, body, -1, 0)
+	cur := int64(0) // the most instructions a path of the innermost region executes up to here
 	for {
 		start := r.pos
 		if start >= len(r.b) {
@@ -51,59 +82,95 @@ func (w *walker) expr(r *reader, base int, edits *[]edit, body bool) error {
 		}
 		op := r.b[start]
 		r.pos++
-		if body {
-			w.regions[len(w.regions)-1].count++
-		}
+		cur++
 		if op >= opFirstNumeric && op <= opLastNumeric {
 			continue
 		}
 		var err error
 		switch op {
-		case opUnreachable, opNop, opReturn, opDrop, opSelect, opRefIsNull:
+		case opNop, opDrop, opSelect, opRefIsNull:
+		case opUnreachable, opReturn:
+			cur = w.stop(cur)
 		case opBlock, opIf:
 			err = w.blockType(r)
-			if op == opBlock {
-				w.frames = append(w.frames, frameBlock)
-			} else {
-				w.frames = append(w.frames, frameIf)
+			f := frame{kind: frameBlock, region: len(w.regions) - 1, label: dead}
+			if op == opIf {
+				f.kind, f.start = frameIf, cur
 			}
+			w.frames = append(w.frames, f)
 		case opLoop:
 			err = w.blockType(r)
-			w.frames = append(w.frames, frameLoop)
-			if body {
-				w.open(r.pos-base, edits)
+			// A path may end in the loop (or leave it for good): the region pays up to here.
+			g := &w.regions[len(w.regions)-1]
+			g.max = max(g.max, cur)
+			w.frames = append(w.frames, frame{kind: frameLoop, region: len(w.regions), start: cur})
+			deadEntry := g.deadEntry
+			if cur < 0 {
+				deadEntry = len(w.regions)
 			}
+			w.open(r.pos-base, edits, body, len(w.frames)-1, deadEntry)
+			cur = 0
 		case opElse:
-			if n := len(w.frames); n == 0 || w.frames[n-1] != frameIf {
+			n := len(w.frames)
+			if n == 0 || w.frames[n-1].kind != frameIf {
 				return r.fail(start, "else (0x05) without if")
 			}
-			w.frames[len(w.frames)-1] = frameElse
+			f := &w.frames[n-1]
+			f.kind, f.then, cur = frameElse, cur, f.start
 		case opEnd:
 			n := len(w.frames)
 			if n == 0 {
-				if body {
-					w.close(*edits)
-				}
+				w.close(cur, *edits)
 				return nil
 			}
-			if w.frames[n-1] == frameLoop && body {
-				w.close(*edits)
+			f := &w.frames[n-1]
+			switch f.kind {
+			case frameLoop:
+				// The loop's body region ends; falling out of it continues the enclosing region
+				// with what it had paid on entering the loop.
+				w.close(cur, *edits)
+				if cur >= 0 {
+					cur = f.start
+				} else {
+					cur = dead
+				}
+			case frameIf: // no else: the condition may skip to this end
+				cur = max(cur, f.start+1, f.label)
+			case frameElse:
+				cur = max(cur, f.then, f.label)
+			default:
+				cur = max(cur, f.label)
 			}
 			w.frames = w.frames[:n-1]
 		case opBr, opBrIf:
-			_, err = r.u32("branch label")
+			var l uint32
+			if l, err = r.u32("branch label"); err == nil {
+				w.branch(l, cur)
+			}
+			if op == opBr {
+				cur = w.stop(cur)
+			}
 		case opBrTable:
-			var n uint32
+			var n, l uint32
 			if n, err = r.count("br_table label", 1); err == nil {
 				for i := uint32(0); i <= n && err == nil; i++ { // n labels and the default
-					_, err = r.u32("br_table label")
+					if l, err = r.u32("br_table label"); err == nil {
+						w.branch(l, cur)
+					}
 				}
 			}
+			cur = w.stop(cur)
 		case opCall, opReturnCall, opRefFunc:
 			err = w.funcRef(r, base, edits)
+			if op == opReturnCall {
+				cur = w.stop(cur)
+			}
 		case opCallIndirect, opReturnCallIndirect:
 			if _, err = r.u32("type index"); err == nil {
 				_, err = r.u32("table index")
+			}
+			if op == opReturnCallIndirect {
+				cur = w.stop(cur)
 			}
 		case opSelectTyped:
 			var n uint32
@@ -151,19 +218,60 @@ func (w *walker) expr(r *reader, base int, edits *[]edit, body bool) error {
 	}
 }
 
-// open starts a region with a check point at offset off.
-func (w *walker) open(off int, edits *[]edit) {
-	w.regions = append(w.regions, region{edit: len(*edits)})
-	*edits = append(*edits, edit{off: uint32(off), kind: editCheck})
-	w.points++
+// open starts a region: the body of the loop frames[loop], or with loop -1 the whole expression.
+// In a function body it adds the region's check point at offset off.
+func (w *walker) open(off int, edits *[]edit, body bool, loop, deadEntry int) {
+	g := region{edit: -1, loop: loop, deadEntry: deadEntry}
+	if body {
+		g.edit = len(*edits)
+		*edits = append(*edits, edit{off: uint32(off), kind: editCheck})
+		w.points++
+	}
+	w.regions = append(w.regions, g)
 }
 
-// close ends the innermost region and sets its check point's cost: its instruction count, at
-// least 1 and at most what i32.const can subtract.
-func (w *walker) close(edits []edit) {
+// close ends the innermost region, where a path ends at cost cur (the cost of falling off its
+// end), and sets its check point's cost: the most costly path, at least 1 and at most what
+// i32.const can subtract.
+func (w *walker) close(cur int64, edits []edit) {
 	g := w.regions[len(w.regions)-1]
 	w.regions = w.regions[:len(w.regions)-1]
-	edits[g.edit].val = min(max(g.count, 1), math.MaxInt32)
+	if g.edit >= 0 {
+		edits[g.edit].val = uint32(min(max(g.max, cur, 1), math.MaxInt32))
+	}
+}
+
+// stop ends the path at cost cur, after an instruction that does not fall through (br, br_table,
+// return, a tail call, unreachable), and returns the cost of the code after it: dead.
+func (w *walker) stop(cur int64) int64 {
+	g := &w.regions[len(w.regions)-1]
+	g.max = max(g.max, cur)
+	return dead
+}
+
+// branch notes a branch to label l at cost cur. A branch to a block or if of the innermost region
+// raises the cost of the code after the block's end. A branch from a nested loop to a block or if
+// of an enclosing region leaves the loops in between: it carries the cost the target's region
+// had on entering the outermost of them, if a path enters each from the one around it. A branch to a loop ends a
+// pass of that loop's region, one to the function's label (l = len(frames)) ends the function:
+// the region pays cur there, which stop or the code after a br_if accounts for. Labels out of
+// range (an invalid module) are ignored.
+func (w *walker) branch(l uint32, cur int64) {
+	n := len(w.frames)
+	if cur < 0 || uint64(l) >= uint64(n) {
+		return
+	}
+	f := &w.frames[n-1-int(l)]
+	if f.kind == frameLoop {
+		return
+	}
+	if inner := len(w.regions) - 1; f.region != inner {
+		if w.regions[inner].deadEntry > f.region {
+			return
+		}
+		cur = w.frames[w.regions[f.region+1].loop].start
+	}
+	f.label = max(f.label, cur)
 }
 
 // funcRef reads a function index and notes it as an edit.

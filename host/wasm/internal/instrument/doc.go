@@ -23,11 +23,22 @@
 //	global.get $budget ; i32.const 0 ; i32.lt_s
 //	if  call $check ; global.set $budget  end
 //
-// Its cost is the number of instructions it pays for: those of its function body or
-// loop body that are not inside a nested loop (at least 1). So the work a guest does between two
-// check points is bounded by the cost charged, and the budget falls below zero after about
-// Options.Budget instructions. The check function returns the new budget; to stop the guest it
-// does not return (a host function panics or returns an error through wazero).
+// Its cost bounds the instructions one pass through its region executes: the region is its
+// function body or loop body without the loops nested in it, and a pass runs from the check
+// point until control leaves the region (a branch back to the region's loop, a branch or
+// fall-through out of the loop, return, a tail call, a trap). A nested loop counts as one
+// instruction that continues after its end or at the target of a branch out of it, since its
+// own check points pay for its body; a call counts as one, since the callee pays for itself.
+// The cost is the longest path through the region's structured control flow, every instruction
+// (block, if, else, end and branches included) counting 1: if and else arms and the cases of a
+// br_table dispatch are alternatives, so only the longest is charged; a branch skips the rest of
+// its block, and code that no path reaches (after br, br_table, return or unreachable) costs
+// nothing. It is at least 1, and one linear pass over the code computes it. So the work a guest
+// does after a check point is bounded by the cost charged there, and a guest runs at most
+// Options.Budget instructions before a check point finds the budget below zero (about that many
+// where its code has few branches).
+// The check function returns the new budget; to stop the guest it does not return (a host
+// function panics or returns an error through wazero).
 //
 // The inserted code is stack-neutral and its if ... end is self-contained, so branch depths and
 // block types stay valid. The decoder reads every instruction with its immediates (WebAssembly
