@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/arqhost/arqhost/internal/control"
@@ -20,16 +21,22 @@ const (
 	CommandReloadModules = "modules.reload" // reply body: ReloadResult
 )
 
-// reloadTimeout bounds a reload asked for from outside: compiling a large module takes seconds.
-const reloadTimeout = 2 * time.Minute
+// reloadTimeout bounds a reload: compiling a large module takes seconds. It stays under the
+// control channel's 60s limit on a command.
+const reloadTimeout = 55 * time.Second
 
-func (w *Worker) startControl() error {
+// startControl answers the fleet's commands. Without the control channel (a broker user not
+// allowed to declare the exchange or its queue) the worker still works: only `arqhost modules
+// list|reload` do not reach it.
+func (w *Worker) startControl() {
 	s, err := control.Serve(w.conn, control.ServerOptions{WorkerID: w.cfg.WorkerID, Queues: w.cfg.Queues, Logger: w.log}, w.command)
 	if err != nil {
-		return fmt.Errorf("control channel: %w", err)
+		w.log.Warn("no control channel: arqhost modules list and reload will not reach this worker", "err", err)
+		return
 	}
+	w.mu.Lock()
 	w.control = s
-	return nil
+	w.mu.Unlock()
 }
 
 func (w *Worker) command(ctx context.Context, req control.Request) (any, error) {
@@ -38,8 +45,6 @@ func (w *Worker) command(ctx context.Context, req control.Request) (any, error) 
 		return w.Modules(), nil
 	case CommandReloadModules:
 		w.log.Info("reloading the modules, as asked on the control channel")
-		ctx, cancel := context.WithTimeout(ctx, reloadTimeout)
-		defer cancel()
 		res, _ := w.Reload(ctx) // a directory-wide error is in res.Error
 		return res, nil
 	}
@@ -57,10 +62,12 @@ func (w *Worker) AdminHandler() http.Handler {
 		writeJSON(rw, http.StatusOK, w.Modules())
 	})
 	mux.HandleFunc("POST /modules/reload", func(rw http.ResponseWriter, r *http.Request) {
+		if fromBrowser(r) {
+			writeJSON(rw, http.StatusForbidden, map[string]string{"error": "reloads are not taken from browsers (Origin header or form content type)"})
+			return
+		}
 		w.log.Info("reloading the modules, as asked on the admin endpoint")
-		ctx, cancel := context.WithTimeout(r.Context(), reloadTimeout)
-		defer cancel()
-		res, err := w.Reload(ctx)
+		res, err := w.Reload(r.Context())
 		code := http.StatusOK
 		switch {
 		case err != nil:
@@ -71,6 +78,17 @@ func (w *Worker) AdminHandler() http.Handler {
 		writeJSON(rw, code, res)
 	})
 	return mux
+}
+
+// fromBrowser recognises a request a web page could make (a cross-site form post needs no
+// preflight): the admin endpoint is for operators' tools, which send neither.
+func fromBrowser(r *http.Request) bool {
+	if r.Header.Get("Origin") != "" {
+		return true
+	}
+	ct := r.Header.Get("Content-Type")
+	return strings.HasPrefix(ct, "application/x-www-form-urlencoded") || strings.HasPrefix(ct, "multipart/form-data") ||
+		strings.HasPrefix(ct, "text/plain")
 }
 
 func hasRefusal(res ReloadResult) bool {

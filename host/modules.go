@@ -59,8 +59,14 @@ type ModuleChange struct {
 // Reload brings the worker's modules in line with its modules directory now (see
 // registry.Registry.Reload): changed modules are validated and swapped in without failing a job,
 // broken ones are refused while the old version keeps serving.
+//
+// The reload runs to its end (bounded by reloadTimeout) even if ctx ends first, so that a client
+// that goes away does not turn modules still compiling into refusals; it is abandoned, swapping
+// nothing, when the worker stops.
 func (w *Worker) Reload(ctx context.Context) (ReloadResult, error) {
-	rep, err := w.registry.Reload(ctx, registry.ReloadOptions{})
+	rctx, cancel := context.WithTimeout(w.life, reloadTimeout)
+	defer cancel()
+	rep, err := w.registry.Reload(rctx, registry.ReloadOptions{})
 	res := reloadResult(rep, err)
 	if err != nil {
 		w.log.Error("cannot reload the modules; the loaded ones keep serving", "err", err)
@@ -100,7 +106,9 @@ func (w *Worker) startWatching(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	w.mu.Lock()
 	w.stopWatch = stop
+	w.mu.Unlock()
 	w.log.Info("watching the modules directory for changes", "dir", w.registry.Dir())
 	return nil
 }
@@ -120,9 +128,13 @@ func (w *Worker) moduleEvent(ev registry.Event) {
 		w.metrics.ModuleSwapped(ev.Module)
 		log.Warn("module removed: its tasks are no longer served once running jobs finish", "version", short(ev.Version), "tasks", ev.Tasks)
 	case registry.Refused:
+		if ev.Repeat { // refused before, unchanged since: said already
+			log.Debug("module still refused", "version", short(ev.Version), "err", ev.Err)
+			return
+		}
 		w.metrics.ModuleLoadFailed(ev.Module)
-		log.Error("module refused; the loaded version keeps serving", "version", short(ev.Version),
-			"old_version", short(ev.OldVersion), "err", ev.Err)
+		log.Error("module refused; the loaded version keeps serving, but a restart would fail until the file is fixed",
+			"version", short(ev.Version), "old_version", short(ev.OldVersion), "err", ev.Err)
 	case registry.Pending:
 		log.Debug("module file changed moments ago; loading it once it settles")
 	case registry.Closed:

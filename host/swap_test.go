@@ -278,7 +278,16 @@ func TestReloadOnRequest(t *testing.T) {
 	if e.servingVersion() != v1 {
 		t.Fatal("a worker that does not watch swapped by itself")
 	}
-	resp, err := http.Post(srv.URL+"/modules/reload", "", nil)
+	// A web page cannot trigger a reload (cross-site form post).
+	resp, err := http.Post(srv.URL+"/modules/reload", "application/x-www-form-urlencoded", strings.NewReader("a=1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || e.servingVersion() != v1 {
+		t.Fatalf("form post: %d", resp.StatusCode)
+	}
+	resp, err = http.Post(srv.URL+"/modules/reload", "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

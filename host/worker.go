@@ -180,6 +180,9 @@ type Worker struct {
 	// jobsCtx is the parent of every job's context; cancelled when the shutdown grace ends.
 	jobsCtx    context.Context
 	cancelJobs context.CancelCauseFunc
+	// life is the parent of background work (module reloads); cancelled when Stop begins.
+	life    context.Context
+	endLife context.CancelFunc
 
 	started  atomic.Bool
 	stopping atomic.Bool
@@ -201,6 +204,7 @@ func New(ctx context.Context, cfg Config) (*Worker, error) {
 		running: make(map[string]context.CancelCauseFunc), recentAborts: make(map[string]time.Time),
 		done: make(chan struct{})}
 	w.jobsCtx, w.cancelJobs = context.WithCancelCause(context.WithoutCancel(ctx))
+	w.life, w.endLife = context.WithCancel(context.WithoutCancel(ctx))
 	ok := false
 	defer func() {
 		if !ok {
@@ -341,14 +345,11 @@ func (w *Worker) Start(ctx context.Context) error {
 		w.consumers = append(w.consumers, c)
 		w.mu.Unlock()
 	}
-	if err := w.startWatching(w.jobsCtx); err != nil {
+	if err := w.startWatching(w.life); err != nil {
 		w.stopConsumers()
 		return err
 	}
-	if err := w.startControl(); err != nil {
-		w.stopConsumers()
-		return err
-	}
+	w.startControl()
 	go w.watchReconnects()
 	if w.cfg.Burst {
 		go w.runBurst()
@@ -372,13 +373,17 @@ func (w *Worker) Stop(ctx context.Context) error {
 	}
 	defer close(w.done)
 	w.log.Info("worker stopping", "worker_id", w.cfg.WorkerID, "running", w.Running(), "grace", w.cfg.ShutdownGrace)
-	if w.stopWatch != nil {
-		w.stopWatch()
-	}
-	if w.control != nil {
-		w.control.Stop()
-	}
+	w.endLife() // a reload in progress is abandoned (nothing is swapped)
 	w.stopConsumers()
+	w.mu.Lock()
+	stopWatch, ctl := w.stopWatch, w.control
+	w.mu.Unlock()
+	if stopWatch != nil {
+		stopWatch()
+	}
+	if ctl != nil {
+		ctl.Stop()
+	}
 	finished := make(chan struct{})
 	go func() { w.jobs.Wait(); close(finished) }()
 	grace := time.NewTimer(w.cfg.ShutdownGrace)

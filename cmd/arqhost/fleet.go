@@ -38,9 +38,9 @@ type fleetFlags struct {
 	expect int
 }
 
-func (f *fleetFlags) bind(cmd *cobra.Command) {
+func (f *fleetFlags) bind(cmd *cobra.Command, wait time.Duration) {
 	cmd.Flags().StringVar(&f.worker, "worker", "", "ask one worker through its admin endpoint (its --metrics-addr, e.g. http://10.0.0.5:9090) instead of the whole fleet through RabbitMQ")
-	cmd.Flags().DurationVar(&f.wait, "wait", 2*time.Second, "how long to collect the fleet's answers")
+	cmd.Flags().DurationVar(&f.wait, "wait", wait, "how long to collect the fleet's answers")
 	cmd.Flags().IntVar(&f.expect, "expect", 0, "stop waiting once this many workers have answered")
 }
 
@@ -106,7 +106,8 @@ func (a *app) modulesListCmd() *cobra.Command {
 		Long: `List, for every running worker, the modules it serves: version (hash of the file), state
 (active, or draining: replaced and finishing its last jobs), tasks and instances. Without --worker
 the question goes to every worker through RabbitMQ (narrow it with --queue); a summary then shows
-how many versions of each module the fleet runs, which tells whether a rollout is complete.`,
+how many versions of each module the fleet runs, which tells whether a rollout is complete. The
+command waits --wait for answers; --expect N stops as soon as N workers have answered.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			answers, err := a.ask(cmd, &f, host.CommandListModules)
@@ -154,7 +155,7 @@ how many versions of each module the fleet runs, which tells whether a rollout i
 			return nil
 		},
 	}
-	f.bind(cmd)
+	f.bind(cmd, 2*time.Second)
 	return cmd
 }
 
@@ -209,7 +210,9 @@ func (a *app) modulesReloadCmd() *cobra.Command {
 		Long: `Make running workers reload their modules directory now, as they do by themselves when they
 watch it (--watch-modules) or get SIGHUP. Each worker validates changed modules and swaps them in
 without failing a job; a module that fails validation is refused and its old version keeps serving.
-Exits with 1 if a worker refused a module or could not reload, 4 if no worker answered.`,
+Workers answer once their reload is over (compiling a large module takes seconds), so the command
+waits up to --wait (30s); --expect N stops as soon as N workers have answered. Exits with 1 if a
+worker refused a module or could not reload, 4 if no worker answered.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			answers, err := a.ask(cmd, &f, host.CommandReloadModules)
@@ -278,7 +281,7 @@ Exits with 1 if a worker refused a module or could not reload, 4 if no worker an
 			return nil
 		},
 	}
-	f.bind(cmd)
+	f.bind(cmd, 30*time.Second)
 	return cmd
 }
 

@@ -47,6 +47,11 @@ POST /modules/reload there.`,
 }
 
 func (a *app) runWorker(parent context.Context) error {
+	// SIGHUP reloads the modules; it is caught from the start, so that one sent while the worker
+	// starts or stops does not end the process (Go's default for SIGHUP).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	ctx, stop := signal.NotifyContext(parent, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	log := a.logger()
@@ -85,7 +90,7 @@ func (a *app) runWorker(parent context.Context) error {
 		}
 		log.Info("serving metrics and health checks", "addr", addr)
 	}
-	go reloadOnHangup(ctx, w, log)
+	go reloadOnHangup(ctx, hup, w, log)
 	err = w.Run(ctx)
 	if errors.Is(err, host.ErrBurstTimeout) {
 		return withCode(exitError, err)
@@ -94,10 +99,7 @@ func (a *app) runWorker(parent context.Context) error {
 }
 
 // reloadOnHangup reloads the worker's modules on every SIGHUP, until ctx ends.
-func reloadOnHangup(ctx context.Context, w *host.Worker, log *slog.Logger) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+func reloadOnHangup(ctx context.Context, hup <-chan os.Signal, w *host.Worker, log *slog.Logger) {
 	for {
 		select {
 		case <-ctx.Done():

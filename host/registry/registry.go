@@ -29,8 +29,9 @@ type Registry struct {
 	dir    string
 	set    atomic.Pointer[moduleSet]
 
-	reloadMu sync.Mutex // one reload at a time
-	closed   bool       // guarded by reloadMu
+	reloading chan struct{}          // holds a token while a reload (or Close) runs: one at a time
+	closed    bool                   // guarded by holding the token
+	refused   map[string]refusedFile // guarded by holding the token
 
 	mu       sync.Mutex
 	draining map[*entry]struct{} // retired entries not yet closed
@@ -77,8 +78,10 @@ func (e *entry) release() {
 	}
 }
 
-// retire marks the entry replaced or removed; it is closed once no job holds it.
+// retire marks the entry replaced or removed; its idle instances are closed now, and the module
+// once no job holds it.
 func (e *entry) retire() {
+	e.mod.Retire(context.Background())
 	e.retired.Store(true)
 	if e.refs.Load() == 0 {
 		e.close()
@@ -97,7 +100,8 @@ func Load(ctx context.Context, engine *wasm.Engine, dir string) (*Registry, erro
 	if len(paths) == 0 {
 		return nil, fmt.Errorf("no task modules (*.wasm) in %s: a worker without modules would dead-letter every job as an unknown task", dir)
 	}
-	r := &Registry{engine: engine, dir: dir, draining: make(map[*entry]struct{})}
+	r := &Registry{engine: engine, dir: dir, draining: make(map[*entry]struct{}),
+		reloading: make(chan struct{}, 1), refused: make(map[string]refusedFile)}
 	loaded := make([]*entry, len(paths))
 	errs := make([]error, len(paths))
 	parallel(len(paths), func(i int) {
@@ -291,9 +295,13 @@ func (r *Registry) unknown(task string) string {
 // Close closes every module, waiting for running jobs to finish (and replaced versions to drain)
 // or ctx to end. The registry does not reload after Close.
 func (r *Registry) Close(ctx context.Context) error {
-	r.reloadMu.Lock()
+	select {
+	case r.reloading <- struct{}{}: // wait for a reload in progress: it may be swapping
+	case <-ctx.Done():
+		return fmt.Errorf("a reload is still running: %w", context.Cause(ctx))
+	}
 	r.closed = true
-	r.reloadMu.Unlock()
+	<-r.reloading
 	var errs []error
 	for _, e := range r.set.Load().entries {
 		errs = append(errs, e.mod.Close(ctx))

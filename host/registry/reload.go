@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,6 +35,17 @@ type Event struct {
 	OldVersion string // the version replaced (Replaced) or still serving (Refused)
 	Tasks      []string
 	Err        error // why it was refused
+	// Repeat marks a Refused event for a file that was already refused, unchanged since: it is not
+	// compiled again.
+	Repeat bool
+}
+
+// refusedFile is a module file that failed validation, remembered so that reloads do not compile
+// it again until it changes.
+type refusedFile struct {
+	version string
+	limits  wasm.Limits
+	err     error
 }
 
 // Report is what one reload did.
@@ -97,6 +109,9 @@ func (r *Registry) emit(ev Event) {
 	}
 }
 
+// errStillRefused marks a file refused before and unchanged since.
+var errStillRefused = errors.New("refused before and unchanged since")
+
 // ErrClosed is returned by Reload after Close.
 var ErrClosed = errors.New("the module registry is closed")
 
@@ -114,8 +129,12 @@ var ErrClosed = errors.New("the module registry is closed")
 // Reloads are serialized. The returned error is for the directory as a whole; refused modules are
 // Refused events of the report.
 func (r *Registry) Reload(ctx context.Context, opt ReloadOptions) (Report, error) {
-	r.reloadMu.Lock()
-	defer r.reloadMu.Unlock()
+	select {
+	case r.reloading <- struct{}{}:
+	case <-ctx.Done():
+		return Report{}, context.Cause(ctx)
+	}
+	defer func() { <-r.reloading }()
 	if r.closed {
 		return Report{}, ErrClosed
 	}
@@ -137,7 +156,11 @@ func (r *Registry) Reload(ctx context.Context, opt ReloadOptions) (Report, error
 		case pending:
 			rep.Events = append(rep.Events, Event{Kind: Pending, Module: moduleName(p), Path: p, OldVersion: version(old)})
 		case err != nil:
-			rep.Events = append(rep.Events, refusal(p, "", old, err))
+			ev := refusal(p, "", old, err)
+			if rf, ok := r.refused[p]; ok && errors.Is(err, errStillRefused) {
+				ev.Version, ev.Err, ev.Repeat = rf.version, rf.err, true
+			}
+			rep.Events = append(rep.Events, ev)
 		case f == nil:
 			rep.Unchanged++
 		default:
@@ -148,23 +171,54 @@ func (r *Registry) Reload(ctx context.Context, opt ReloadOptions) (Report, error
 			next[p] = old
 		}
 	}
+	for p := range r.refused { // forget refusals of files that are gone
+		if _, ok := cur.byPath[p]; !ok && !slices.Contains(paths, p) {
+			delete(r.refused, p)
+		}
+	}
 	loaded := make([]*entry, len(files))
 	errs := make([]error, len(files))
 	parallel(len(files), func(i int) { loaded[i], errs[i] = r.load(ctx, files[i]) })
+	if err := ctx.Err(); err != nil {
+		// Interrupted (shutdown, a client that went away): what failed to load may have failed
+		// for that reason alone. Swap nothing.
+		for _, e := range loaded {
+			if e != nil {
+				_ = e.mod.Close(context.Background())
+			}
+		}
+		return Report{}, fmt.Errorf("reload interrupted: %w", context.Cause(ctx))
+	}
 	fresh := make(map[*entry]bool)
 	for i, f := range files {
 		old := cur.byPath[f.path]
 		if errs[i] != nil {
-			rep.Events = append(rep.Events, refusal(f.path, wasm.VersionOf(f.wasm), old, errs[i]))
+			v := wasm.VersionOf(f.wasm)
+			r.refused[f.path] = refusedFile{version: v, limits: f.limits, err: errs[i]}
+			rep.Events = append(rep.Events, refusal(f.path, v, old, errs[i]))
 			if old != nil {
 				next[f.path] = old
 			}
 			continue
 		}
+		delete(r.refused, f.path)
 		next[f.path] = loaded[i]
 		fresh[loaded[i]] = true
 	}
 	set := r.resolveClashes(cur, next, fresh, &rep)
+	if len(set.byTask) == 0 {
+		for e := range fresh {
+			_ = e.mod.Close(context.Background())
+		}
+		err := fmt.Errorf("after this reload no module of %s would serve any task; keeping the %d loaded modules", r.dir, len(cur.entries))
+		for _, ev := range rep.Events {
+			if ev.Kind == Refused {
+				err = fmt.Errorf("%w (refused: %v)", err, ev.Err)
+				break
+			}
+		}
+		return Report{}, err
+	}
 	for e := range fresh {
 		old := cur.byPath[e.mod.Path()]
 		ev := Event{Kind: Added, Module: e.mod.Name(), Path: e.mod.Path(), Version: e.mod.Version(), Tasks: e.mod.Tasks()}
@@ -205,8 +259,12 @@ func (r *Registry) Reload(ctx context.Context, opt ReloadOptions) (Report, error
 func (r *Registry) readChanged(p string, old *entry, settle time.Duration) (f *moduleFile, pending bool, err error) {
 	if settle > 0 {
 		for _, q := range []string{p, SidecarPath(p)} {
-			if fi, err := os.Stat(q); err == nil && time.Since(fi.ModTime()) < settle {
-				return nil, true, nil
+			// A modification time in the future (clock skew, an archive from a machine whose
+			// clock runs ahead) counts as settled: waiting for it could take forever.
+			if fi, err := os.Stat(q); err == nil {
+				if age := time.Since(fi.ModTime()); age >= 0 && age < settle {
+					return nil, true, nil
+				}
 			}
 		}
 	}
@@ -214,8 +272,12 @@ func (r *Registry) readChanged(p string, old *entry, settle time.Duration) (f *m
 	if err != nil {
 		return nil, false, err
 	}
-	if old != nil && old.mod.Version() == wasm.VersionOf(mf.wasm) && old.limits == mf.limits {
+	v := wasm.VersionOf(mf.wasm)
+	if old != nil && old.mod.Version() == v && old.limits == mf.limits {
 		return nil, false, nil
+	}
+	if rf, ok := r.refused[p]; ok && rf.version == v && rf.limits == mf.limits {
+		return nil, false, errStillRefused
 	}
 	return &mf, false, nil
 }

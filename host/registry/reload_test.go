@@ -325,3 +325,103 @@ func TestSwapsUnderConcurrentJobs(t *testing.T) {
 	}
 	t.Logf("%d jobs across 19 swaps", jobs.Load())
 }
+
+// TestReloadNeverLeavesNothingServed: a deployment that removes one module and adds a broken one
+// would leave no task served; the reload is refused as a whole.
+func TestReloadNeverLeavesNothingServed(t *testing.T) {
+	t.Parallel()
+	dir := dirWith(t, map[string]string{})
+	install(t, dir, "tagged.wasm", tagged(t, "v001"))
+	r, err := Load(context.Background(), engine(t), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close(context.Background())
+	if err := os.Remove(filepath.Join(dir, "tagged.wasm")); err != nil {
+		t.Fatal(err)
+	}
+	install(t, dir, "broken.wasm", []byte("\x00asm\x01\x00\x00\x00\x0a"))
+	if _, err := r.Reload(context.Background(), ReloadOptions{}); err == nil || !strings.Contains(err.Error(), "would serve any task") {
+		t.Fatalf("got %v", err)
+	}
+	if _, ok := r.Lookup("wat_tagged"); !ok {
+		t.Fatal("the loaded module stopped serving")
+	}
+}
+
+// TestRefusedFileIsNotCompiledAgain: a broken file is compiled once; later reloads report it as a
+// repeat until it changes.
+func TestRefusedFileIsNotCompiledAgain(t *testing.T) {
+	t.Parallel()
+	r, dir := loadTagged(t, "v001")
+	install(t, dir, "tagged.wasm", tagged(t, "v002")[:150])
+	rep, _ := r.Reload(context.Background(), ReloadOptions{})
+	if kinds(rep) != "refused:tagged" || rep.Events[0].Repeat {
+		t.Fatalf("first: %s %+v", kinds(rep), rep.Events)
+	}
+	rep, _ = r.Reload(context.Background(), ReloadOptions{})
+	if kinds(rep) != "refused:tagged" || !rep.Events[0].Repeat || rep.Events[0].Err == nil || rep.Events[0].Version == "" {
+		t.Fatalf("second: %s %+v", kinds(rep), rep.Events)
+	}
+	install(t, dir, "tagged.wasm", tagged(t, "v003"))
+	if rep, _ = r.Reload(context.Background(), ReloadOptions{}); kinds(rep) != "replaced:tagged" {
+		t.Fatalf("fixed: %s", kinds(rep))
+	}
+}
+
+// TestInterruptedReloadSwapsNothing: a reload whose context ends while modules compile reports
+// that, not refusals, and changes nothing.
+func TestInterruptedReloadSwapsNothing(t *testing.T) {
+	t.Parallel()
+	r, dir := loadTagged(t, "v001")
+	install(t, dir, "tagged.wasm", tagged(t, "v002"))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rep, err := r.Reload(ctx, ReloadOptions{})
+	if err == nil || len(rep.Events) != 0 {
+		t.Fatalf("got %v %s", err, kinds(rep))
+	}
+	if m, _ := r.Lookup("wat_tagged"); m.Version() != wasm.VersionOf(tagged(t, "v001")) {
+		t.Fatal("an interrupted reload swapped")
+	}
+}
+
+// TestFutureModificationTimeIsSettled: a file dated in the future (clock skew) is loaded, not left
+// pending for ever.
+func TestFutureModificationTimeIsSettled(t *testing.T) {
+	t.Parallel()
+	r, dir := loadTagged(t, "v001")
+	install(t, dir, "tagged.wasm", tagged(t, "v002"))
+	future := time.Now().Add(time.Hour)
+	for _, n := range []string{"tagged.wasm", "noop.wasm"} {
+		if err := os.Chtimes(filepath.Join(dir, n), future, future); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rep, err := r.Reload(context.Background(), ReloadOptions{Settle: time.Second}); err != nil || kinds(rep) != "replaced:tagged" {
+		t.Fatalf("got %v %s", err, kinds(rep))
+	}
+}
+
+// TestReplacedVersionReleasesIdleInstances: a replaced version keeps only the instances its last
+// jobs use.
+func TestReplacedVersionReleasesIdleInstances(t *testing.T) {
+	t.Parallel()
+	r, dir := loadTagged(t, "v001")
+	held, _ := r.Acquire("wat_tagged")
+	old := held.Module()
+	if old.Stats().Idle == 0 {
+		t.Fatal("no warm instance to begin with")
+	}
+	install(t, dir, "tagged.wasm", tagged(t, "v002"))
+	if _, err := r.Reload(context.Background(), ReloadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if st := old.Stats(); st.Idle != 0 || st.Live != 0 {
+		t.Fatalf("old version still holds instances: %+v", st)
+	}
+	if tag, _ := runTagged(t, old); tag != "v001" { // its job still runs
+		t.Fatalf("held job: %q", tag)
+	}
+	held.Release()
+}

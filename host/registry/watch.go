@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -39,6 +40,10 @@ func (r *Registry) Watch(ctx context.Context, opt WatchOptions) (stop func(), er
 		_ = fw.Close()
 		return nil, fmt.Errorf("watch %s: %w", r.dir, err)
 	}
+	// The parent too, for the directory's own name: a deployment may replace the directory (or a
+	// symlink to it) as a whole, which the watch on the old directory never sees.
+	parent := filepath.Dir(filepath.Clean(r.dir))
+	_ = fw.Add(parent) // best effort: the parent may not be readable
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -51,8 +56,20 @@ func (r *Registry) Watch(ctx context.Context, opt WatchOptions) (stop func(), er
 }
 
 func (r *Registry) watchLoop(ctx context.Context, fw *fsnotify.Watcher, opt WatchOptions) {
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
+	dir := filepath.Clean(r.dir)
+	// The first reload comes at once: files may have changed between the load and the watch.
+	timer := time.NewTimer(opt.Debounce)
+	// A directory that never stays quiet (a log file written beside the modules) must not put off
+	// reloads for ever: they come at the latest maxWait after the first change.
+	maxWait := 10 * opt.Debounce
+	var first time.Time // of the changes not yet reloaded; zero when none
+	arm := func() {
+		now := time.Now()
+		if first.IsZero() {
+			first = now
+		}
+		timer.Reset(max(0, min(opt.Debounce, maxWait-now.Sub(first))))
+	}
 	var poll <-chan time.Time
 	if opt.Poll > 0 {
 		t := time.NewTicker(opt.Poll)
@@ -60,6 +77,7 @@ func (r *Registry) watchLoop(ctx context.Context, fw *fsnotify.Watcher, opt Watc
 		poll = t.C
 	}
 	reload := func() {
+		first = time.Time{}
 		rep, err := r.Reload(ctx, ReloadOptions{Settle: opt.Debounce})
 		if ctx.Err() != nil {
 			return
@@ -68,18 +86,27 @@ func (r *Registry) watchLoop(ctx context.Context, fw *fsnotify.Watcher, opt Watc
 			opt.OnReload(rep, err)
 		}
 		if err == nil && rep.Pending() {
-			timer.Reset(opt.Debounce)
+			arm()
 		}
 	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case _, ok := <-fw.Events:
+		case ev, ok := <-fw.Events:
 			if !ok {
 				return
 			}
-			timer.Reset(opt.Debounce)
+			if filepath.Dir(ev.Name) != dir && ev.Name != dir {
+				continue // a sibling of the directory, seen through the parent's watch
+			}
+			if ev.Name == dir {
+				// The directory itself was replaced, or a symlink to it switched: watch what the
+				// name now points at.
+				_ = fw.Remove(dir)
+				_ = fw.Add(dir)
+			}
+			arm()
 		case err, ok := <-fw.Errors:
 			if !ok {
 				return
@@ -88,7 +115,7 @@ func (r *Registry) watchLoop(ctx context.Context, fw *fsnotify.Watcher, opt Watc
 			if opt.OnReload != nil {
 				opt.OnReload(Report{}, fmt.Errorf("watching %s: %w", r.dir, err))
 			}
-			timer.Reset(opt.Debounce)
+			arm()
 		case <-timer.C:
 			reload()
 		case <-poll:

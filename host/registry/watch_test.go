@@ -116,3 +116,52 @@ func TestWatchNeverLoadsAHalfWrittenFile(t *testing.T) {
 		t.Fatalf("a partial file was tried: %+v", ev[0].Err)
 	}
 }
+
+// TestWatchSeesChangesBeforeItStarted: a file replaced between Load and Watch is picked up.
+func TestWatchSeesChangesBeforeItStarted(t *testing.T) {
+	t.Parallel()
+	r, dir := loadTagged(t, "v001")
+	install(t, dir, "tagged.wasm", tagged(t, "v002"))
+	old := time.Now().Add(-time.Minute)
+	_ = os.Chtimes(filepath.Join(dir, "tagged.wasm"), old, old)
+	watch(t, r, 30*time.Millisecond)
+	serving(t, r, wasm.VersionOf(tagged(t, "v002")))
+}
+
+// TestWatchFollowsASwitchedSymlink: deployments that switch a symlink to a new release directory
+// (ln -sfn) are seen, and so are changes inside the new directory afterwards.
+func TestWatchFollowsASwitchedSymlink(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	noop := mustRead(t, built(t, "ARQHOST_FIXTURES", "fixtures", "noop"))
+	release := func(name, tag string) string {
+		d := filepath.Join(root, name)
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		install(t, d, "noop.wasm", noop)
+		install(t, d, "tagged.wasm", tagged(t, tag))
+		return d
+	}
+	link := filepath.Join(root, "current")
+	if err := os.Symlink(release("r1", "v001"), link); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Load(context.Background(), engine(t), link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close(context.Background())
+	watch(t, r, 30*time.Millisecond)
+	r2 := release("r2", "v002")
+	tmp := filepath.Join(root, "current.tmp")
+	if err := os.Symlink(r2, tmp); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, link); err != nil {
+		t.Fatal(err)
+	}
+	serving(t, r, wasm.VersionOf(tagged(t, "v002")))
+	install(t, r2, "tagged.wasm", tagged(t, "v003"))
+	serving(t, r, wasm.VersionOf(tagged(t, "v003")))
+}

@@ -26,8 +26,6 @@ func importsExtism(c wazero.CompiledModule) bool {
 	return false
 }
 
-// checkNative checks a compiled module's imports and exports against abi/ABI.md sections 1-2,
-// and its memory against the limit, before anything of it runs.
 // checkReservedImports refuses a module that imports from the interrupter's namespace itself: the
 // one import from it is the one the rewrite added (there is none without a rewrite).
 func checkReservedImports(c wazero.CompiledModule) error {
@@ -42,6 +40,8 @@ func checkReservedImports(c wazero.CompiledModule) error {
 	return nil
 }
 
+// checkNative checks a compiled module's imports and exports against abi/ABI.md sections 1-2,
+// and its memory against the limit, before anything of it runs.
 func checkNative(c wazero.CompiledModule, limits Limits) error {
 	for _, f := range c.ImportedFunctions() {
 		mod, name, _ := f.Import()

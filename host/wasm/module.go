@@ -53,6 +53,10 @@ func (m *Module) SDK() string { return m.sdk }
 // Stats is a snapshot of the module's instance pool.
 func (m *Module) Stats() PoolStats { return m.pool.stats() }
 
+// Retire prepares a module that has been replaced for its last jobs: its idle instances are closed
+// and none is kept warm any more; jobs already holding the module still get instances.
+func (m *Module) Retire(ctx context.Context) { m.pool.releaseIdle(ctx) }
+
 // Close stops new jobs from starting on the module, waits for running ones to finish (or ctx to
 // end), and releases every instance and the compiled code.
 //

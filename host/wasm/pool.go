@@ -173,6 +173,21 @@ func (p *pool) fill() {
 	}
 }
 
+// releaseIdle closes the idle instances and stops keeping any warm: for a version that has been
+// replaced and only serves the jobs it already had.
+func (p *pool) releaseIdle(ctx context.Context) {
+	p.mu.Lock()
+	p.min = 0
+	idle := p.idle
+	p.idle = nil
+	p.live -= len(idle)
+	p.checkDrained()
+	p.mu.Unlock()
+	for _, in := range idle {
+		in.close(ctx)
+	}
+}
+
 // close stops the pool from handing out instances, closes the idle ones, and waits until every
 // instance in use has been returned and closed, or ctx ends.
 func (p *pool) close(ctx context.Context) error {
