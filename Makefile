@@ -101,7 +101,21 @@ test: modules
 	@test -z "$$(gofmt -l . | tee /dev/stderr)" || { echo "gofmt: files above need formatting"; exit 1; }
 	ARQHOST_EXAMPLES=$(CURDIR)/$(EXAMPLES) ARQHOST_FIXTURES=$(CURDIR)/$(FIXTURES) $(GO) test -count=1 ./...
 
-bench: modules
+# The one-command benchmark (bench/report): arqhost against RabbitMQ's and Redis's own ceiling, every
+# scenario in one run against the local services, the tables printed and written to bench/RESULTS.md.
+# Takes several minutes (the delayed-jobs scenario alone a minute or more). bench-quick is a fast
+# smoke run of the same program with small counts, one run each and no delayed jobs, written to
+# build/RESULTS-quick.md. bench-go runs the Go benchmarks of ./bench/ (bench/README.md).
+.PHONY: bench-quick bench-go
+
+bench: modules arqhost services
+	$(GO) run ./bench/report -o bench/RESULTS.md
+
+bench-quick: modules arqhost services
+	$(GO) run ./bench/report -o $(BUILD)/RESULTS-quick.md -runs 1 -n 2000 -seq-n 500 -delays=false \
+		-latency-duration 2s -latency-loads 0.5 -mem-n 1000
+
+bench-go: modules
 	ARQHOST_EXAMPLES=$(CURDIR)/$(EXAMPLES) ARQHOST_FIXTURES=$(CURDIR)/$(FIXTURES) \
 		$(GO) test -run '^$$' -bench . -benchmem -count 5 ./bench/
 
