@@ -38,27 +38,9 @@ func BenchmarkDrain(b *testing.B) {
 			if err := os.WriteFile(filepath.Join(dir, g.file+".wasm"), code, 0o644); err != nil {
 				b.Fatal(err)
 			}
-			var id [4]byte
-			_, _ = rand.Read(id[:])
-			queue, prefix := "arqbench."+hex.EncodeToString(id[:]), "arqbench:"+hex.EncodeToString(id[:])
+			queue, prefix := enqueueJobs(b, g.task, b.N)
 			defer cleanup(queue)
 			ctx := context.Background()
-			c, err := client.New(ctx, client.Config{RedisURL: "redis://127.0.0.1:6379/0", KeyPrefix: prefix, Queue: queue, ResultTTL: time.Minute})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer c.Close()
-			for sent := 0; sent < b.N; {
-				n := min(1000, b.N-sent)
-				reqs := make([]client.Request, n)
-				for i := range reqs {
-					reqs[i] = client.Request{Task: g.task}
-				}
-				if _, err := c.EnqueueBatch(ctx, reqs); err != nil {
-					b.Fatal(err)
-				}
-				sent += n
-			}
 			var done atomic.Int64
 			finished := make(chan struct{})
 			total := int64(b.N)
@@ -87,6 +69,33 @@ func BenchmarkDrain(b *testing.B) {
 			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "jobs/s")
 		})
 	}
+}
+
+// enqueueJobs enqueues n jobs of task, in batches of 1000, on a new queue with its own key prefix,
+// and returns both. Remove the queue with cleanup.
+func enqueueJobs(b *testing.B, task string, n int) (queue, prefix string) {
+	var id [4]byte
+	_, _ = rand.Read(id[:])
+	queue, prefix = "arqbench."+hex.EncodeToString(id[:]), "arqbench:"+hex.EncodeToString(id[:])
+	ctx := context.Background()
+	c, err := client.New(ctx, client.Config{RedisURL: "redis://127.0.0.1:6379/0", KeyPrefix: prefix, Queue: queue, ResultTTL: time.Minute})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	for sent := 0; sent < n; {
+		k := min(1000, n-sent)
+		reqs := make([]client.Request, k)
+		for i := range reqs {
+			reqs[i] = client.Request{Task: task}
+		}
+		if _, err := c.EnqueueBatch(ctx, reqs); err != nil {
+			cleanup(queue)
+			b.Fatal(err)
+		}
+		sent += k
+	}
+	return queue, prefix
 }
 
 func cleanup(queue string) {

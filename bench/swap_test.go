@@ -2,8 +2,6 @@ package bench
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,7 +13,6 @@ import (
 	"time"
 
 	"github.com/arqhost/arqhost/abi"
-	"github.com/arqhost/arqhost/client"
 	"github.com/arqhost/arqhost/host"
 	"github.com/arqhost/arqhost/host/registry"
 	"github.com/arqhost/arqhost/host/wasm"
@@ -48,6 +45,19 @@ func leb(v uint32) []byte {
 	}
 }
 
+// moduleDir makes a modules directory holding one module; it returns the module's bytes, the
+// directory and the module's path in it.
+func moduleDir(b *testing.B, env, sub, file string) (code []byte, dir, path string) {
+	code, err := os.ReadFile(modulePath(b, env, sub, file))
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir = b.TempDir()
+	path = filepath.Join(dir, file+".wasm")
+	replace(b, path, code)
+	return code, dir, path
+}
+
 func replace(b *testing.B, path string, code []byte) {
 	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
 	if err := os.WriteFile(tmp, code, 0o644); err != nil {
@@ -72,13 +82,7 @@ func BenchmarkSwapLatency(b *testing.B) {
 	for _, g := range swapGuests {
 		for _, mode := range []string{"watch", "reload"} {
 			b.Run(g.name+"/"+mode, func(b *testing.B) {
-				code, err := os.ReadFile(modulePath(b, g.env, g.sub, g.file))
-				if err != nil {
-					b.Fatal(err)
-				}
-				dir := b.TempDir()
-				path := filepath.Join(dir, g.file+".wasm")
-				replace(b, path, code)
+				code, dir, path := moduleDir(b, g.env, g.sub, g.file)
 				e, err := wasm.NewEngine(wasm.Config{CacheDir: b.TempDir(), Concurrency: 8})
 				if err != nil {
 					b.Fatal(err)
@@ -179,34 +183,10 @@ func BenchmarkDrainDuringSwaps(b *testing.B) {
 	for _, g := range swapGuests {
 		for _, mode := range []string{"steady", "swapping"} {
 			b.Run(g.name+"/"+mode, func(b *testing.B) {
-				code, err := os.ReadFile(modulePath(b, g.env, g.sub, g.file))
-				if err != nil {
-					b.Fatal(err)
-				}
-				dir := b.TempDir()
-				path := filepath.Join(dir, g.file+".wasm")
-				replace(b, path, code)
-				var id [4]byte
-				_, _ = rand.Read(id[:])
-				queue, prefix := "arqbench."+hex.EncodeToString(id[:]), "arqbench:"+hex.EncodeToString(id[:])
+				code, dir, path := moduleDir(b, g.env, g.sub, g.file)
+				queue, prefix := enqueueJobs(b, g.task, b.N)
 				defer cleanup(queue)
 				ctx := context.Background()
-				c, err := client.New(ctx, client.Config{RedisURL: "redis://127.0.0.1:6379/0", KeyPrefix: prefix, Queue: queue, ResultTTL: time.Minute})
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer c.Close()
-				for sent := 0; sent < b.N; {
-					n := min(1000, b.N-sent)
-					reqs := make([]client.Request, n)
-					for i := range reqs {
-						reqs[i] = client.Request{Task: g.task}
-					}
-					if _, err := c.EnqueueBatch(ctx, reqs); err != nil {
-						b.Fatal(err)
-					}
-					sent += n
-				}
 				var done, failed, swaps atomic.Int64
 				finished := make(chan struct{})
 				total := int64(b.N)

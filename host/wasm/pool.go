@@ -178,6 +178,12 @@ func (p *pool) fill() {
 func (p *pool) releaseIdle(ctx context.Context) {
 	p.mu.Lock()
 	p.min = 0
+	p.closeIdle(ctx) // unlocks
+}
+
+// closeIdle takes the idle instances out of the pool and closes them. p.mu must be held; it is
+// released before the instances are closed.
+func (p *pool) closeIdle(ctx context.Context) {
 	idle := p.idle
 	p.idle = nil
 	p.live -= len(idle)
@@ -195,14 +201,7 @@ func (p *pool) close(ctx context.Context) error {
 	if !p.closed {
 		p.closed = true
 		close(p.closing)
-		idle := p.idle
-		p.idle = nil
-		p.live -= len(idle)
-		p.checkDrained()
-		p.mu.Unlock()
-		for _, in := range idle {
-			in.close(ctx)
-		}
+		p.closeIdle(ctx) // unlocks
 	} else {
 		p.mu.Unlock()
 	}
