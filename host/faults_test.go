@@ -2,9 +2,6 @@ package host_test
 
 import (
 	"context"
-	"fmt"
-	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,25 +13,8 @@ import (
 	"github.com/arqhost/arqhost/client"
 	"github.com/arqhost/arqhost/host"
 	"github.com/arqhost/arqhost/host/wasm"
+	"github.com/arqhost/arqhost/internal/brokertest"
 )
-
-// closeBrokerConnections makes the broker close every connection whose client-provided name is
-// name (CONNECTION_FORCED, as when a node goes down), and returns how many it closed.
-func closeBrokerConnections(t *testing.T, name string) int {
-	t.Helper()
-	expr := fmt.Sprintf(`length([rabbit_networking:close_connection(P, "arqhost test: simulated failure") || `+
-		`P <- rabbit_networking:connections(), lists:member({<<"connection_name">>, longstr, <<%q>>}, `+
-		`proplists:get_value(client_properties, rabbit_networking:connection_info(P, [client_properties]), []))]).`, name)
-	out, err := exec.Command("rabbitmqctl", "eval", expr).CombinedOutput()
-	if err != nil {
-		t.Fatalf("rabbitmqctl eval: %v: %s", err, out)
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(string(out)))
-	if err != nil {
-		t.Fatalf("rabbitmqctl eval said %q", out)
-	}
-	return n
-}
 
 func TestBrokerConnectionLossLosesNothing(t *testing.T) {
 	t.Parallel()
@@ -63,7 +43,7 @@ func TestBrokerConnectionLossLosesNothing(t *testing.T) {
 	}
 	// Let some finish, then cut the worker's connection mid-stream.
 	wait(t, jobs[20], 20*time.Second)
-	if closeBrokerConnections(t, "arqhost worker "+cfg.WorkerID) == 0 {
+	if brokertest.CloseConnections(t, "arqhost worker "+cfg.WorkerID) == 0 {
 		t.Fatal("the worker's connection was not found")
 	}
 	for _, j := range jobs {

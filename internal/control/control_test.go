@@ -6,10 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
-	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +14,7 @@ import (
 	"time"
 
 	"github.com/arqhost/arqhost/internal/broker"
+	"github.com/arqhost/arqhost/internal/brokertest"
 	"github.com/arqhost/arqhost/internal/control"
 )
 
@@ -207,27 +205,6 @@ func TestHandlerErrorAndPanicBecomeReplyError(t *testing.T) {
 	}
 }
 
-// closeBrokerConnections makes the broker close every connection whose client-provided name is
-// name (CONNECTION_FORCED, as when a node goes down), and returns how many it closed.
-func closeBrokerConnections(t *testing.T, name string) int {
-	t.Helper()
-	if _, err := exec.LookPath("rabbitmqctl"); err != nil {
-		t.Skip("rabbitmqctl is not installed")
-	}
-	expr := fmt.Sprintf(`length([rabbit_networking:close_connection(P, "arqhost test: simulated failure") || `+
-		`P <- rabbit_networking:connections(), lists:member({<<"connection_name">>, longstr, <<%q>>}, `+
-		`proplists:get_value(client_properties, rabbit_networking:connection_info(P, [client_properties]), []))]).`, name)
-	out, err := exec.Command("rabbitmqctl", "eval", expr).CombinedOutput()
-	if err != nil {
-		t.Fatalf("rabbitmqctl eval: %v: %s", err, out)
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(string(out)))
-	if err != nil {
-		t.Fatalf("rabbitmqctl eval said %q", out)
-	}
-	return n
-}
-
 func TestServerSurvivesConnectionLoss(t *testing.T) {
 	t.Parallel()
 	q := unique("ctltest.reconnect")
@@ -240,7 +217,7 @@ func TestServerSurvivesConnectionLoss(t *testing.T) {
 	if replies := call(t, client, req, control.CallOptions{Wait: 5 * time.Second, Expect: 1}); len(replies) != 1 {
 		t.Fatalf("%d replies before the connection loss", len(replies))
 	}
-	if closeBrokerConnections(t, name) != 1 {
+	if brokertest.CloseConnections(t, name) != 1 {
 		t.Fatal("the server's connection was not found")
 	}
 	deadline := time.Now().Add(20 * time.Second)
