@@ -148,7 +148,7 @@ func validate(t *testing.T, wasm []byte, flags ...string) {
 	t.Helper()
 	tool, err := exec.LookPath("wasm-validate")
 	if err != nil {
-		t.Skip("wasm-validate not installed")
+		t.Fatal("wasm-validate is not installed: run `make deps` (it installs wabt)")
 	}
 	path := t.TempDir() + "/out.wasm"
 	if err := os.WriteFile(path, wasm, 0o644); err != nil {

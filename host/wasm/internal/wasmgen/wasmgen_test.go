@@ -218,7 +218,7 @@ func TestNoSIMD(t *testing.T) {
 func TestWabtValidates(t *testing.T) {
 	bin, err := exec.LookPath("wasm-validate")
 	if err != nil {
-		t.Skip("wasm-validate not installed")
+		t.Fatal("wasm-validate is not installed: run `make deps` (it installs wabt)")
 	}
 	dir := t.TempDir()
 	n := 200
