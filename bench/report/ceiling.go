@@ -26,6 +26,23 @@ type rateResult struct {
 	errs []string  // what went wrong in the runs that did not
 	n    int       // jobs per run
 	note string
+	cpu  [][3]float64 // per successful run: CPU us per job of this process, RabbitMQ, Redis
+}
+
+// cpuMedians are the medians over the runs of the CPU microseconds per job of this process,
+// RabbitMQ and Redis.
+func (r *rateResult) cpuMedians() (out [3]float64, ok bool) {
+	if r == nil || len(r.cpu) == 0 {
+		return out, false
+	}
+	for i := range out {
+		var v []float64
+		for _, c := range r.cpu {
+			v = append(v, c[i])
+		}
+		out[i] = median(v)
+	}
+	return out, true
 }
 
 func (r *rateResult) median() float64 {
@@ -79,6 +96,7 @@ func (e *env) ceilingOnce(ctx context.Context) (float64, error) {
 	if err := ch.Qos(e.opts.prefetch, 0, false); err != nil {
 		return 0, err
 	}
+	cpu0 := cpuClock()
 	start := time.Now()
 	deliveries, err := ch.Consume(queue, "ceiling", false, false, false, false, nil)
 	if err != nil {
@@ -110,6 +128,7 @@ func (e *env) ceilingOnce(ctx context.Context) (float64, error) {
 		}
 	}
 	elapsed := time.Since(start)
+	e.lastCPU = cpuClock().sub(cpu0).perJob(n)
 	_ = ch.Cancel("ceiling", false)
 	return float64(n) / elapsed.Seconds(), nil
 }

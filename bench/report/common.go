@@ -34,6 +34,8 @@ type env struct {
 	tmp      string
 	cacheDir string // wazero's compilation cache, shared by the runs so that only the first compiles
 	quiet    *slog.Logger
+	profiles int        // drains profiled so far (profile.go)
+	lastCPU  [3]float64 // CPU us per job of the last timed ceiling or drain (cpu.go)
 }
 
 func newEnv(ctx context.Context, o options) (*env, error) {

@@ -7,18 +7,20 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/arqhost/arqhost/client"
 	"github.com/arqhost/arqhost/host"
 	"github.com/arqhost/arqhost/host/wasm"
+	"github.com/redis/go-redis/v9"
 )
 
 // The drains: an arqhost worker (host.New on a directory holding one module, -concurrency,
 // -prefetch, results stored in Redis with a 60 s TTL, the default job timeout enforced) drains
 // -n jobs enqueued beforehand with client.EnqueueBatch (untimed). The clock runs from Start to the
-// OnJobEnd hook of the last job; then every job's record is checked to read "completed".
+// moment the last job's result is stored (the store announces each terminal record on its done
+// channel, which the benchmark subscribes to); then every job's record is checked to read
+// "completed".
 
 // drainCase is one task drained.
 type drainCase struct {
@@ -76,13 +78,23 @@ func runThroughput(ctx context.Context, e *env, ceiling, drains bool) (*rateResu
 	for run := range e.opts.runs {
 		progress("throughput: run %d of %d", run+1, e.opts.runs)
 		if ceil != nil && ctx.Err() == nil {
-			ceil.add(e.ceilingOnce(ctx))
+			rate, err := e.ceilingOnce(ctx)
+			ceil.add(rate, err)
+			if err == nil {
+				ceil.cpu = append(ceil.cpu, e.lastCPU)
+				progress("    CPU per job: %.0f us here, %.0f us RabbitMQ, %.0f us Redis", e.lastCPU[0], e.lastCPU[1], e.lastCPU[2])
+			}
 		}
 		for _, r := range out {
 			if ctx.Err() != nil {
 				break
 			}
-			r.add(e.drainOnce(ctx, r.drainCase))
+			rate, err := e.drainOnce(ctx, r.drainCase)
+			r.add(rate, err)
+			if err == nil {
+				r.cpu = append(r.cpu, e.lastCPU)
+				progress("    CPU per job: %.0f us here, %.0f us RabbitMQ, %.0f us Redis", e.lastCPU[0], e.lastCPU[1], e.lastCPU[2])
+			}
 		}
 	}
 	return ceil, out
@@ -112,11 +124,16 @@ func (e *env) drainOnce(ctx context.Context, dc drainCase) (float64, error) {
 		return 0, fmt.Errorf("enqueue: %w", err)
 	}
 
-	var done atomic.Int64
 	var failMu sync.Mutex
 	var failures int
 	var firstFailure string
-	finished := make(chan struct{})
+	// Every terminal record is announced on the done channel once it is stored.
+	sub := e.rdb.Subscribe(ctx, prefix+":events:done")
+	defer sub.Close()
+	if _, err := sub.Receive(ctx); err != nil {
+		return 0, fmt.Errorf("subscribe: %w", err)
+	}
+	announced := sub.Channel(redis.WithChannelSize(n + 100))
 	w, err := host.New(ctx, host.Config{
 		RabbitMQURL: e.opts.amqpURL, RedisURL: e.opts.redisURL, KeyPrefix: prefix, ResultTTL: resultTTL,
 		Queues: []string{queue}, Modules: dir, CacheDir: e.cacheDir,
@@ -129,30 +146,38 @@ func (e *env) drainOnce(ctx context.Context, dc drainCase) (float64, error) {
 				}
 				failMu.Unlock()
 			}
-			if done.Add(1) == int64(n) {
-				close(finished)
-			}
 		}},
 	})
 	if err != nil {
 		return 0, err
 	}
+	stopProfile := e.profile()
+	cpu0 := cpuClock()
 	start := time.Now()
 	if err := w.Start(ctx); err != nil {
+		stopProfile()
 		return 0, err
 	}
 	timeout := time.NewTimer(drainTimeout(n))
 	defer timeout.Stop()
-	select {
-	case <-finished:
-	case <-timeout.C:
-		_ = w.Stop(context.Background())
-		return 0, fmt.Errorf("timed out after %d of %d jobs", done.Load(), n)
-	case <-ctx.Done():
-		_ = w.Stop(context.Background())
-		return 0, ctx.Err()
+	seen := make(map[string]bool, n)
+	for len(seen) < n {
+		select {
+		case m := <-announced:
+			seen[m.Payload] = true
+		case <-timeout.C:
+			stopProfile()
+			_ = w.Stop(context.Background())
+			return 0, fmt.Errorf("timed out after %d of %d results", len(seen), n)
+		case <-ctx.Done():
+			stopProfile()
+			_ = w.Stop(context.Background())
+			return 0, ctx.Err()
+		}
 	}
 	elapsed := time.Since(start)
+	e.lastCPU = cpuClock().sub(cpu0).perJob(n)
+	stopProfile()
 	if err := w.Stop(context.Background()); err != nil {
 		return 0, fmt.Errorf("stop: %w", err)
 	}

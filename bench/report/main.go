@@ -58,6 +58,7 @@ type options struct {
 	scenarios       string
 	tasks           string
 	latencyLoads    string
+	profileDir      string
 }
 
 func main() {
@@ -83,6 +84,7 @@ func main() {
 	flag.StringVar(&o.scenarios, "scenarios", "ceiling,drain,enqueue,latency,delays,memory", "scenarios to run, comma-separated")
 	flag.StringVar(&o.tasks, "tasks", "rust_noop,noop,process_data,rust_process_data", "tasks of the drain scenario, comma-separated")
 	flag.StringVar(&o.latencyLoads, "latency-loads", "0.5,0.25", "offered loads of the latency scenario, as fractions of the Go no-op drain's median (the first is the headline)")
+	flag.StringVar(&o.profileDir, "profile", "", "write CPU, allocation, mutex and block profiles of each timed drain into this directory")
 	flag.Parse()
 	if flag.NArg() > 0 || o.runs < 1 || o.n < 1 || o.delayN < 1 || o.concurrency < 1 || o.prefetch < 1 {
 		flag.Usage()

@@ -173,7 +173,8 @@ func (r *report) writeDrains(b *strings.Builder) {
 	fmt.Fprintf(b, "One in-process worker (`host.New` on a directory holding just the module; concurrency %d,\n", r.opts.concurrency)
 	fmt.Fprintf(b, "prefetch %d, every result stored in Redis with a 60 s TTL, the default 300 s job timeout\n", r.opts.prefetch)
 	fmt.Fprintf(b, "enforced) drains %s jobs enqueued beforehand with `client.EnqueueBatch` (not timed). Timed\n", num(float64(r.opts.n)))
-	fmt.Fprintf(b, "from `Start` to the `OnJobEnd` hook of the last job; afterwards every job's record is checked\n")
+	fmt.Fprintf(b, "from `Start` until the last job's result is stored (the store announces every terminal record\n")
+	fmt.Fprintf(b, "on its done channel, to which the benchmark subscribes); afterwards every job's record is checked\n")
 	fmt.Fprintf(b, "to read `completed` (a run with any other outcome counts as an error). The process_data input\n")
 	fmt.Fprintf(b, "is `%s`.\n\n", dataArgs)
 	if len(r.drains) == 0 {
@@ -196,6 +197,32 @@ func (r *report) writeDrains(b *strings.Builder) {
 	}
 	b.WriteString(table("lllrrr", []string{"task", "module", "function", "runs (jobs/s)", "median (jobs/s)", "of the ceiling"}, rows))
 	b.WriteString(errorsText(errs))
+	b.WriteString("\n")
+	r.writeCPU(b)
+}
+
+// writeCPU says where the CPU went during the ceiling and the drains: the machine has two cores
+// for the broker, Redis and the worker together, so a job's total CPU bounds the rate.
+func (r *report) writeCPU(b *strings.Builder) {
+	var rows [][]string
+	add := func(label string, rr *rateResult) {
+		if c, ok := rr.cpuMedians(); ok {
+			rows = append(rows, []string{label, fmt.Sprintf("%.0f", c[0]), fmt.Sprintf("%.0f", c[1]), fmt.Sprintf("%.0f", c[2]), fmt.Sprintf("%.0f", c[0]+c[1]+c[2])})
+		}
+	}
+	if r.ceiling != nil {
+		add("ceiling (plain consumer)", r.ceiling)
+	}
+	for _, d := range r.drains {
+		add(d.label, &d.rateResult)
+	}
+	if len(rows) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "CPU time per job during the timed part, in microseconds (medians; from `/proc`, so the\n")
+	fmt.Fprintf(b, "benchmark's own process includes its subscriber to the done channel). The three share the\n")
+	fmt.Fprintf(b, "machine's cores, so the sum bounds the rate: 2 cores / total.\n\n")
+	b.WriteString(table("lrrrr", []string{"", "worker (this process)", "RabbitMQ", "Redis", "total"}, rows))
 	b.WriteString("\n")
 }
 
