@@ -163,3 +163,22 @@ func mustGet(t *testing.T, s *Store, id string) *Record {
 	}
 	return r
 }
+
+// bothLayouts runs test on a store that writes a job's two keys with one script (one server) and
+// on one that writes them the Redis Cluster way, with single-key scripts in turn, so that both
+// paths are held to the same behaviour on the local server.
+func bothLayouts(t *testing.T, test func(*testing.T, *Store)) {
+	t.Parallel()
+	for _, split := range []bool{false, true} {
+		name := "one-server"
+		if split {
+			name = "cluster-layout"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := openStore(t, Options{})
+			s.split = split
+			test(t, s)
+		})
+	}
+}

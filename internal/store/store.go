@@ -57,7 +57,9 @@ type Store struct {
 	doneChannel  string
 	abortChannel string
 
-	hub *waitHub
+	hub   *waitHub
+	batch *batcher // group commit of Write and Begin (batch.go)
+	split bool     // write a job's two keys with single-key scripts (Redis Cluster)
 
 	mu        sync.Mutex
 	closed    bool
@@ -116,7 +118,9 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 		abortChannel: prefix + ":events:abort",
 		abortSubs:    make(map[*abortSub]struct{}),
 	}
+	s.split = mode == ModeCluster
 	s.hub = newWaitHub(s)
+	s.batch = newBatcher(s)
 	return s, nil
 }
 
@@ -198,6 +202,7 @@ func (s *Store) Close() error {
 	}
 	s.mu.Unlock()
 
+	s.batch.close()
 	s.hub.close()
 	for _, a := range subs {
 		a.stop()
@@ -252,36 +257,46 @@ func (s *Store) ttlMillis() int64 { return max(s.ttl.Milliseconds(), 1) }
 
 // Write stores rec if it moves the job forward and reports whether it did.
 //
-// The result key is written by a Lua script that compares the stored record's (job_try,
-// rank(status)) with rec's, rank being queued < in_progress < retrying < terminal (completed,
-// failed, aborted): rec is stored iff nothing is stored or its pair is greater, and a terminal
-// record is never replaced (only Delete removes it). So a late "queued" never overwrites
-// "completed", a late "retrying" of try 1 never overwrites "in_progress" of try 2, and writing the
-// same status for the same try twice applies only the first.
+// The record is applied iff nothing is stored for the job or rec's (job_try, rank(status)) is
+// greater than the stored one's, rank being queued < in_progress < retrying < terminal (completed,
+// failed, aborted); a terminal record is never replaced (only Delete removes it). So a late
+// "queued" never overwrites "completed", a late "retrying" of try 1 never overwrites
+// "in_progress" of try 2, and writing the same status for the same try twice applies only the
+// first.
 //
-// When rec is applied, a second script sets the status key (never replacing a terminal status by
-// a non-terminal one) and, if rec's status is terminal, publishes the job id on DoneChannel. The
-// two keys are written by two single-key scripts, not one, so that this works on Redis Cluster,
-// where they live in different hash slots; the result record is the source of truth.
+// When rec is applied, the status key is set too (never replacing a terminal status by a
+// non-terminal one) and, if rec's status is terminal, the job id is published on DoneChannel. On
+// one server this is one Lua script over both keys. On Redis Cluster, where the two keys live in
+// different hash slots, two single-key scripts run in turn; the result record is the source of
+// truth, and once it is stored the status step runs even if ctx ends (for at most 5 s), so that
+// waiters are not left without the announcement; if that step fails, Write returns true and the
+// error.
+//
+// Concurrent calls share round trips: Write and Begin queue their scripts and one of a few
+// goroutines sends whatever is queued as one pipeline (batch.go), so many jobs' records cost one
+// round trip, not one each.
 //
 // Both keys get the store's TTL. rec is not modified; what is stored is a normalised copy: a zero
 // JobTry becomes RetryCount+1 (at least 1), RetryCount becomes JobTry-1, a zero CreatedAt becomes
-// now and a nil ExpiresAt now+TTL. Once the record is stored, the status step runs even if ctx ends (for at
-// most 5 s), so that waiters are not left without the announcement; if it fails, Write returns
-// true and the error.
+// now and a nil ExpiresAt now+TTL.
 func (s *Store) Write(ctx context.Context, rec *Record) (applied bool, err error) {
-	res, err := s.WriteMany(ctx, []*Record{rec})
-	if len(res) == 1 {
-		applied = res[0]
+	if s.isClosed() {
+		return false, ErrClosed
 	}
-	return applied, err
+	p, err := s.prepare(rec, time.Now())
+	if err != nil {
+		return false, err
+	}
+	op := &batchOp{kind: opWrite, prep: p}
+	if err := s.batch.do(ctx, op); err != nil {
+		return false, err
+	}
+	return op.applied, op.err
 }
 
-// WriteMany is Write for many records, pipelined: one round trip carries the result scripts of all
-// records, and one more the status scripts (and PUBLISHes) of those applied, however many records
-// there are. (The status step must wait for the result step's answers, so two round trips is the
-// minimum with single-key scripts.) A NOSCRIPT reply (script cache flushed) makes it load the
-// scripts and retry those calls once.
+// WriteMany is Write for many records, sent as one pipeline (two on Redis Cluster, where the
+// status step must wait for the result step's answers), however many records there are. A
+// NOSCRIPT reply (script cache flushed) makes it load the scripts and retry those calls once.
 //
 // The i-th result tells whether recs[i] was applied. Records are applied in order, so when the
 // same job appears twice the later record is compared with the earlier one. If any record is
@@ -291,52 +306,77 @@ func (s *Store) WriteMany(ctx context.Context, recs []*Record) ([]bool, error) {
 	if s.isClosed() {
 		return nil, ErrClosed
 	}
-	applied := make([]bool, len(recs))
 	if len(recs) == 0 {
-		return applied, nil
+		return []bool{}, nil
 	}
 	now := time.Now()
-	preps := make([]prepared, len(recs))
+	ops := make([]*batchOp, len(recs))
 	for i, rec := range recs {
 		p, err := s.prepare(rec, now)
 		if err != nil {
 			return nil, err
 		}
-		preps[i] = p
+		ops[i] = &batchOp{kind: opWrite, prep: p}
 	}
-	ttl := s.ttlMillis()
+	s.exec(ctx, ops)
+	applied := make([]bool, len(recs))
+	var firstErr error
+	for i, op := range ops {
+		applied[i] = op.applied
+		if op.err != nil && firstErr == nil {
+			firstErr = op.err
+		}
+	}
+	return applied, firstErr
+}
 
-	calls := make([]scriptCall, len(preps))
-	for i, p := range preps {
+// writeCall is the writeScript call of a prepared record (one server).
+func (s *Store) writeCall(p prepared) scriptCall {
+	channel := ""
+	if p.status.Terminal() {
+		channel = s.doneChannel
+	}
+	return scriptCall{
+		sc:   writeScript,
+		keys: []string{s.ResultKey(p.id), s.StatusKey(p.id)},
+		args: []any{p.data, p.try, p.status.rank(), s.ttlMillis(), string(p.status), channel, p.id},
+	}
+}
+
+// writeSplit writes prepared records the Redis Cluster way: one pipeline of writeResultScript
+// calls, then one of writeStatusScript calls for the records applied. It sets each op's applied
+// and err.
+func (s *Store) writeSplit(ctx context.Context, ops []*batchOp) {
+	ttl := s.ttlMillis()
+	calls := make([]scriptCall, len(ops))
+	for i, op := range ops {
 		calls[i] = scriptCall{
-			keys: []string{s.ResultKey(p.id)},
-			args: []any{p.data, p.try, p.status.rank(), ttl},
+			keys: []string{s.ResultKey(op.prep.id)},
+			args: []any{op.prep.data, op.prep.try, op.prep.status.rank(), ttl},
 		}
 	}
 	cmds := s.evalBatch(ctx, writeResultScript, calls)
-	var firstErr error
 	var statusCalls []scriptCall
-	var statusIDs []string
+	var statusOps []*batchOp
 	for i, cmd := range cmds {
+		op := ops[i]
 		n, err := cmd.Int()
 		if err != nil {
-			if firstErr == nil {
-				firstErr = fmt.Errorf("store: writing job %q: %w", preps[i].id, err)
-			}
+			op.err = fmt.Errorf("store: writing job %q: %w", op.prep.id, err)
 			continue
 		}
 		if n != 1 {
 			continue
 		}
-		applied[i] = true
+		op.applied = true
 		channel := ""
-		if preps[i].status.Terminal() {
+		if op.prep.status.Terminal() {
 			channel = s.doneChannel
 		}
-		statusIDs = append(statusIDs, preps[i].id)
+		statusOps = append(statusOps, op)
 		statusCalls = append(statusCalls, scriptCall{
-			keys: []string{s.StatusKey(preps[i].id)},
-			args: []any{string(preps[i].status), ttl, channel, preps[i].id},
+			keys: []string{s.StatusKey(op.prep.id)},
+			args: []any{string(op.prep.status), ttl, channel, op.prep.id},
 		})
 	}
 	if len(statusCalls) > 0 {
@@ -345,12 +385,11 @@ func (s *Store) WriteMany(ctx context.Context, recs []*Record) ([]bool, error) {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), statusStepTimeout)
 		defer cancel()
 		for i, cmd := range s.evalBatch(sctx, writeStatusScript, statusCalls) {
-			if err := cmd.Err(); err != nil && firstErr == nil {
-				firstErr = fmt.Errorf("store: writing status of job %q: %w", statusIDs[i], err)
+			if err := cmd.Err(); err != nil {
+				statusOps[i].err = fmt.Errorf("store: writing status of job %q: %w", statusOps[i].prep.id, err)
 			}
 		}
 	}
-	return applied, firstErr
 }
 
 // statusStepTimeout bounds the status step of Write, WriteMany and Reserve, which runs even when
@@ -359,19 +398,27 @@ const statusStepTimeout = 5 * time.Second
 
 // scriptCall is one EVALSHA of a pipeline.
 type scriptCall struct {
+	sc   *redis.Script // nil: the script given to evalBatch
 	keys []string
 	args []any
 }
 
-// evalBatch runs sc once per call in one pipeline. Calls answered NOSCRIPT (the server's script
-// cache was flushed, or a node was added) are retried once in a second pipeline after loading the
-// script. Each returned command carries its own result or error.
+// evalBatch runs the calls (each with its own script, or sc) in one pipeline. Calls answered
+// NOSCRIPT (the server's script cache was flushed, or a node was added) are retried once in a
+// second pipeline after loading their scripts. Each returned command carries its own result or
+// error.
 func (s *Store) evalBatch(ctx context.Context, sc *redis.Script, calls []scriptCall) []*redis.Cmd {
 	cmds := make([]*redis.Cmd, len(calls))
+	script := func(i int) *redis.Script {
+		if calls[i].sc != nil {
+			return calls[i].sc
+		}
+		return sc
+	}
 	run := func(idx []int) {
 		pipe := s.client.Pipeline()
 		for _, i := range idx {
-			cmds[i] = sc.EvalSha(ctx, pipe, calls[i].keys, calls[i].args...)
+			cmds[i] = script(i).EvalSha(ctx, pipe, calls[i].keys, calls[i].args...)
 		}
 		_, _ = pipe.Exec(ctx) // errors are read from each command
 	}
@@ -387,8 +434,14 @@ func (s *Store) evalBatch(ctx context.Context, sc *redis.Script, calls []scriptC
 		}
 	}
 	if len(retry) > 0 {
-		if err := sc.Load(ctx, s.client).Err(); err != nil {
-			return cmds // the NOSCRIPT errors stand
+		loaded := map[*redis.Script]bool{}
+		for _, i := range retry {
+			if sc := script(i); !loaded[sc] {
+				if err := sc.Load(ctx, s.client).Err(); err != nil {
+					return cmds // the NOSCRIPT errors stand
+				}
+				loaded[sc] = true
+			}
 		}
 		run(retry)
 	}

@@ -182,9 +182,9 @@ type step struct {
 	applied bool
 }
 
-func TestWriteStatusForward(t *testing.T) {
-	t.Parallel()
-	s := openStore(t, Options{})
+func TestWriteStatusForward(t *testing.T) { bothLayouts(t, testWriteStatusForward) }
+
+func testWriteStatusForward(t *testing.T, s *Store) {
 	cases := []struct {
 		name       string
 		steps      []step
@@ -243,9 +243,9 @@ func TestWriteStatusForward(t *testing.T) {
 }
 
 // Records written by the Python library carry retry_count but no job_try, and are ordered too.
-func TestWriteOverPythonRecord(t *testing.T) {
-	t.Parallel()
-	s := openStore(t, Options{})
+func TestWriteOverPythonRecord(t *testing.T) { bothLayouts(t, testWriteOverPythonRecord) }
+
+func testWriteOverPythonRecord(t *testing.T, s *Store) {
 	ctx := testCtx(t, 10*time.Second)
 	py := func(id, status string, retryCount int) {
 		doc := fmt.Sprintf(`{"job_id": "%s", "status": "%s", "result": null, "error": null, "retry_count": %d, "args": [], "kwargs": {}}`,
@@ -280,9 +280,9 @@ func TestWriteOverPythonRecord(t *testing.T) {
 	mustWrite(t, s, rec(e, StatusInProgress, 2), false)
 }
 
-func TestWriteMany(t *testing.T) {
-	t.Parallel()
-	s := openStore(t, Options{})
+func TestWriteMany(t *testing.T) { bothLayouts(t, testWriteMany) }
+
+func testWriteMany(t *testing.T, s *Store) {
 	ctx := testCtx(t, 10*time.Second)
 	done, fresh := newID(), newID()
 	mustWrite(t, s, rec(done, StatusCompleted, 1), true)
@@ -632,9 +632,9 @@ func TestClosed(t *testing.T) {
 
 // 500 jobs, each written by three racing goroutines as queued, in_progress and completed (try 1),
 // in random order: the record and the status key always end completed.
-func TestConcurrentWritesEndCompleted(t *testing.T) {
-	t.Parallel()
-	s := openStore(t, Options{})
+func TestConcurrentWritesEndCompleted(t *testing.T) { bothLayouts(t, testConcurrentWritesEndCompleted) }
+
+func testConcurrentWritesEndCompleted(t *testing.T, s *Store) {
 	ctx := testCtx(t, 60*time.Second)
 	const jobs = 500
 	ids := make([]string, jobs)
