@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Status is the state of a job as recorded in Redis. The values are the strings the Python library
@@ -109,14 +111,6 @@ func (t *isoTime) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func isoPtr(t *time.Time) *isoTime {
-	if t == nil || t.IsZero() {
-		return nil
-	}
-	v := isoTime(*t)
-	return &v
-}
-
 func timePtr(t *isoTime) *time.Time {
 	if t == nil || time.Time(*t).IsZero() {
 		return nil
@@ -180,34 +174,6 @@ func FormatError(errType, message string) *string {
 	return &s
 }
 
-// recordOut is the JSON layout written; field order matters.
-type recordOut struct {
-	JobID        string          `json:"job_id"`
-	Status       Status          `json:"status"`
-	Result       json.RawMessage `json:"result"`
-	Error        *string         `json:"error"`
-	StartTime    *isoTime        `json:"start_time"`
-	EndTime      *isoTime        `json:"end_time"`
-	Duration     *float64        `json:"duration"`
-	WorkerID     *string         `json:"worker_id"`
-	QueueName    string          `json:"queue_name"`
-	RetryCount   int             `json:"retry_count"`
-	FunctionName string          `json:"function_name"`
-	Args         json.RawMessage `json:"args"`
-	Kwargs       json.RawMessage `json:"kwargs"`
-	CreatedAt    *isoTime        `json:"created_at"`
-	ExpiresAt    *isoTime        `json:"expires_at"`
-
-	JobTry        int      `json:"job_try,omitempty"`
-	Module        string   `json:"module,omitempty"`
-	ModuleVersion string   `json:"module_version,omitempty"`
-	Outcome       string   `json:"outcome,omitempty"`
-	ErrorKind     string   `json:"error_kind,omitempty"`
-	ErrorType     string   `json:"error_type,omitempty"`
-	ErrorMessage  string   `json:"error_message,omitempty"`
-	NextTryAt     *isoTime `json:"next_try_at,omitempty"`
-}
-
 // recordIn is the JSON layout read, tolerant of the Python library's records.
 type recordIn struct {
 	JobID        string          `json:"job_id"`
@@ -261,56 +227,230 @@ func rawOr(field string, raw json.RawMessage, def string, want byte) (json.RawMe
 // MarshalJSON writes the record in the layout described on Record. HTML characters are not
 // escaped, so the bytes are what a Python reader would expect.
 func (r Record) MarshalJSON() ([]byte, error) {
-	result, err := rawOr("result", r.Result, "", 0)
-	if err != nil {
+	// Written by hand rather than through encoding/json: a worker writes two records per job, and
+	// reflection made this the largest cost of a job's bookkeeping. record_test.go holds it to
+	// byte-for-byte equality with encoding/json's output of recordOut.
+	var err error
+	b := make([]byte, 0, 640+len(r.Result)+len(r.Args)+len(r.Kwargs)+len(r.ErrorMessage)*2)
+	b = append(b, `{"job_id":`...)
+	b = appendString(b, r.JobID)
+	b = append(b, `,"status":`...)
+	b = appendString(b, string(r.Status))
+	b = append(b, `,"result":`...)
+	if b, err = appendRaw(b, "result", r.Result, "null", 0); err != nil {
 		return nil, err
 	}
-	args, err := rawOr("args", r.Args, "[]", '[')
-	if err != nil {
-		return nil, err
+	b = append(b, `,"error":`...)
+	if r.Error != nil {
+		b = appendString(b, *r.Error)
+	} else {
+		b = append(b, "null"...)
 	}
-	kwargs, err := rawOr("kwargs", r.Kwargs, "{}", '{')
-	if err != nil {
-		return nil, err
-	}
-	out := recordOut{
-		JobID:         r.JobID,
-		Status:        r.Status,
-		Result:        result,
-		Error:         r.Error,
-		StartTime:     isoPtr(r.StartTime),
-		EndTime:       isoPtr(r.EndTime),
-		QueueName:     r.QueueName,
-		RetryCount:    r.RetryCount,
-		FunctionName:  r.FunctionName,
-		Args:          args,
-		Kwargs:        kwargs,
-		CreatedAt:     isoPtr(&r.CreatedAt),
-		ExpiresAt:     isoPtr(r.ExpiresAt),
-		JobTry:        r.JobTry,
-		Module:        r.Module,
-		ModuleVersion: r.ModuleVersion,
-		Outcome:       r.Outcome,
-		ErrorKind:     r.ErrorKind,
-		ErrorType:     r.ErrorType,
-		ErrorMessage:  r.ErrorMessage,
-		NextTryAt:     isoPtr(r.NextTryAt),
-	}
+	b = append(b, `,"start_time":`...)
+	b = appendTime(b, r.StartTime)
+	b = append(b, `,"end_time":`...)
+	b = appendTime(b, r.EndTime)
+	b = append(b, `,"duration":`...)
 	if r.Duration != nil && !math.IsNaN(*r.Duration) && !math.IsInf(*r.Duration, 0) {
-		d := *r.Duration
-		out.Duration = &d
+		b = appendFloat(b, *r.Duration)
+	} else {
+		b = append(b, "null"...)
 	}
+	b = append(b, `,"worker_id":`...)
 	if r.WorkerID != "" {
-		w := r.WorkerID
-		out.WorkerID = &w
+		b = appendString(b, r.WorkerID)
+	} else {
+		b = append(b, "null"...)
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(out); err != nil {
-		return nil, fmt.Errorf("store: encoding record %q: %w", r.JobID, err)
+	b = append(b, `,"queue_name":`...)
+	b = appendString(b, r.QueueName)
+	b = append(b, `,"retry_count":`...)
+	b = strconv.AppendInt(b, int64(r.RetryCount), 10)
+	b = append(b, `,"function_name":`...)
+	b = appendString(b, r.FunctionName)
+	b = append(b, `,"args":`...)
+	if b, err = appendRaw(b, "args", r.Args, "[]", '['); err != nil {
+		return nil, err
 	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+	b = append(b, `,"kwargs":`...)
+	if b, err = appendRaw(b, "kwargs", r.Kwargs, "{}", '{'); err != nil {
+		return nil, err
+	}
+	b = append(b, `,"created_at":`...)
+	b = appendTime(b, &r.CreatedAt)
+	b = append(b, `,"expires_at":`...)
+	b = appendTime(b, r.ExpiresAt)
+	if r.JobTry != 0 {
+		b = append(b, `,"job_try":`...)
+		b = strconv.AppendInt(b, int64(r.JobTry), 10)
+	}
+	for _, f := range [...]struct{ key, val string }{
+		{`,"module":`, r.Module}, {`,"module_version":`, r.ModuleVersion}, {`,"outcome":`, r.Outcome},
+		{`,"error_kind":`, r.ErrorKind}, {`,"error_type":`, r.ErrorType}, {`,"error_message":`, r.ErrorMessage},
+	} {
+		if f.val != "" {
+			b = append(b, f.key...)
+			b = appendString(b, f.val)
+		}
+	}
+	if r.NextTryAt != nil && !r.NextTryAt.IsZero() {
+		b = append(b, `,"next_try_at":`...)
+		b = appendTime(b, r.NextTryAt)
+	}
+	return append(b, '}'), nil
+}
+
+// appendTime appends t as a TimeLayout string, or null for nil or the zero time.
+func appendTime(b []byte, t *time.Time) []byte {
+	if t == nil || t.IsZero() {
+		return append(b, "null"...)
+	}
+	u := t.UTC()
+	year, month, day := u.Date()
+	if year < 0 || year > 9999 {
+		b = append(b, '"')
+		b = u.AppendFormat(b, TimeLayout)
+		return append(b, '"')
+	}
+	hour, minute, sec := u.Clock()
+	b = append(b, '"')
+	b = appendDigits(b, year, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(month), 2)
+	b = append(b, '-')
+	b = appendDigits(b, day, 2)
+	b = append(b, 'T')
+	b = appendDigits(b, hour, 2)
+	b = append(b, ':')
+	b = appendDigits(b, minute, 2)
+	b = append(b, ':')
+	b = appendDigits(b, sec, 2)
+	b = append(b, '.')
+	b = appendDigits(b, u.Nanosecond()/1000, 6)
+	return append(b, `+00:00"`...)
+}
+
+// appendDigits appends v (not negative) in exactly n decimal digits.
+func appendDigits(b []byte, v, n int) []byte {
+	for i := n - 1; i >= 0; i-- {
+		b = append(b, 0)
+	}
+	for i := len(b) - 1; i >= len(b)-n; i-- {
+		b[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return b
+}
+
+// appendRaw appends a raw JSON field compacted (as encoding/json writes a RawMessage), or def
+// when raw is empty or null. It is an error if raw is not valid JSON or does not start with want
+// (0: any value).
+func appendRaw(b []byte, field string, raw json.RawMessage, def string, want byte) ([]byte, error) {
+	t := bytes.TrimSpace(raw)
+	if len(t) == 0 || string(t) == "null" {
+		return append(b, def...), nil
+	}
+	if want != 0 && t[0] != want {
+		if want == '[' {
+			return nil, fmt.Errorf("store: %s must be a JSON array", field)
+		}
+		return nil, fmt.Errorf("store: %s must be a JSON object", field)
+	}
+	if compact(t) {
+		if !json.Valid(t) {
+			return nil, fmt.Errorf("store: %s is not valid JSON", field)
+		}
+		return append(b, t...), nil
+	}
+	buf := bytes.NewBuffer(b)
+	if err := json.Compact(buf, t); err != nil {
+		return nil, fmt.Errorf("store: %s is not valid JSON", field)
+	}
+	return buf.Bytes(), nil
+}
+
+// compact reports whether raw has no byte json.Compact could remove: no whitespace at all (not
+// even inside strings, to keep the test simple).
+func compact(raw []byte) bool {
+	for _, c := range raw {
+		if c == ' ' || c == '\t' || c == '\n' || c == '\r' {
+			return false
+		}
+	}
+	return true
+}
+
+// appendFloat appends f as encoding/json does.
+func appendFloat(b []byte, f float64) []byte {
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// clean up e-09 to e-9
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends s as a JSON string the way encoding/json does with HTML escaping off:
+// quote, backslash and control characters escaped (\n, \r, \t, else \u00XX), U+2028 and U+2029
+// escaped, and invalid UTF-8 replaced by U+FFFD.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // UnmarshalJSON reads a record written by arqhost or by the Python library. A missing job_try is
