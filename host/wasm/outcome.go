@@ -1,6 +1,9 @@
 package wasm
 
 import (
+	"bytes"
+	"github.com/arqhost/arqhost/internal/jsonscan"
+
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -107,6 +110,19 @@ func (e *outputTooLargeError) Error() string {
 
 // decodeOutput turns the guest's output bytes into an Outcome (Success, GuestError or BadOutput).
 func decodeOutput(out []byte) Outcome {
+	// The common case, a success ({"result": ...} and nothing else), without reflection.
+	if t := bytes.TrimLeft(out, " \t\r\n"); len(t) > 0 && t[0] == '{' && json.Valid(out) {
+		if m := jsonscan.Object(out); len(m) == 1 {
+			if r, ok := m["result"]; ok {
+				return Outcome{Kind: Success, Result: bytes.Clone(r)}
+			}
+		}
+	}
+	return decodeOutputJSON(out)
+}
+
+// decodeOutputJSON is decodeOutput through encoding/json, for every output.
+func decodeOutputJSON(out []byte) Outcome {
 	var o abi.Output
 	if err := json.Unmarshal(out, &o); err != nil {
 		return Outcome{Kind: BadOutput, Reason: "output is not valid JSON: " + err.Error(), Detail: clip(string(out), 256)}

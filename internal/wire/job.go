@@ -15,6 +15,8 @@
 package wire
 
 import (
+	"github.com/arqhost/arqhost/internal/jsonscan"
+
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
@@ -148,10 +150,7 @@ func Decode(body []byte) (*Job, error) {
 	if trimmed[0] != '{' {
 		return nil, malformed("body is a JSON %s, not an object", jsonKind(trimmed[0]))
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(body, &m); err != nil {
-		return nil, malformed("body is not a JSON object: %v", err)
-	}
+	m := jsonscan.Object(body)
 	j := &Job{Try: 1}
 	var err error
 	if j.ID, err = requiredString(m, "job_id"); err != nil {
@@ -177,7 +176,7 @@ func Decode(body []byte) (*Job, error) {
 		if raw[0] != '"' {
 			return nil, malformed("queue_name must be a string, got a JSON %s", jsonKind(raw[0]))
 		}
-		_ = json.Unmarshal(raw, &j.Queue) // valid: json.Valid checked the whole body
+		j.Queue = jsonscan.Unquote(raw)
 	}
 	for _, f := range [...]struct {
 		key string
@@ -190,9 +189,7 @@ func Decode(body []byte) (*Job, error) {
 		if raw[0] != '"' {
 			return nil, malformed("%s must be an ISO-8601 timestamp string or null, got a JSON %s", f.key, jsonKind(raw[0]))
 		}
-		var s string
-		_ = json.Unmarshal(raw, &s)
-		t, perr := ParseTime(s)
+		t, perr := ParseTime(jsonscan.Unquote(raw))
 		if perr != nil {
 			return nil, malformed("%s: %v", f.key, perr)
 		}
@@ -221,8 +218,7 @@ func requiredString(m map[string]json.RawMessage, key string) (string, error) {
 	if raw[0] != '"' {
 		return "", malformed("%s must be a string, got a JSON %s", key, jsonKind(raw[0]))
 	}
-	var s string
-	_ = json.Unmarshal(raw, &s)
+	s := jsonscan.Unquote(raw)
 	if s == "" {
 		return "", malformed("%s is empty", key)
 	}
