@@ -8,15 +8,20 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 )
 
-// consumer receives one queue's deliveries and hands each to a job goroutine, never running more
-// than the worker's concurrency at once. The broker sends at most Prefetch unacknowledged
-// deliveries ahead; the rest wait in the queue, where other workers can take them.
+// consumer receives one queue's deliveries and hands each to a job goroutine. The broker sends at
+// most Prefetch unacknowledged deliveries ahead (so at most that many goroutines exist per queue);
+// the rest wait in the queue, where other workers can take them. How many jobs run at once is
+// bounded in job.go (Worker.slots), not here: a job holds a slot only while its guest runs, so
+// reading and writing its record overlaps with other jobs' guests.
+//
+// Deliveries are acknowledged through an acker (acker.go), which batches the acks of a channel.
 type consumer struct {
 	w     *Worker
 	queue string
 
 	mu      sync.Mutex
 	ch      *amqp.Channel
+	acks    *acker
 	tag     string
 	stopped bool
 }
@@ -45,10 +50,11 @@ func (c *consumer) start() error {
 		_ = ch.Close()
 		return fmt.Errorf("consume %q: %w", c.queue, err)
 	}
+	acks := newAcker(ch, c.w.log.With("queue", c.queue), c.w.cfg.Prefetch)
 	c.mu.Lock()
-	c.ch, c.tag = ch, tag
+	c.ch, c.acks, c.tag = ch, acks, tag
 	c.mu.Unlock()
-	go c.loop(deliveries)
+	go c.loop(deliveries, acks)
 	return nil
 }
 
@@ -82,29 +88,50 @@ func (c *consumer) resume() {
 	}
 }
 
-func (c *consumer) loop(deliveries <-chan amqp.Delivery) {
+func (c *consumer) loop(deliveries <-chan amqp.Delivery, acks *acker) {
 	w := c.w
+	var gen sync.WaitGroup // this channel's jobs
+	// Jobs run on goroutines that stay for the next delivery once done, so that their stacks,
+	// grown by a job, are reused rather than grown again for every job; a delivery that finds
+	// none idle starts another (at most Prefetch exist, as that many deliveries at most are held).
+	work := make(chan amqp.Delivery)
+	run := func(d amqp.Delivery) {
+		w.handle(c.queue, d)
+		w.inFlight.Add(-1)
+		w.jobs.Done()
+		gen.Done()
+	}
 	for d := range deliveries {
+		d.Acknowledger = acks
 		w.inFlight.Add(1)
 		w.jobs.Add(1)
-		w.slots <- struct{}{}
+		gen.Add(1)
 		if w.stopping.Load() {
 			// Received after Stop began: back to the queue, untouched.
 			_ = d.Nack(false, true)
-			<-w.slots
 			w.inFlight.Add(-1)
 			w.jobs.Done()
+			gen.Done()
 			continue
 		}
-		go func(d amqp.Delivery) {
-			defer func() {
-				<-w.slots
-				w.inFlight.Add(-1)
-				w.jobs.Done()
+		select {
+		case work <- d:
+		default:
+			go func() {
+				run(d)
+				for d := range work {
+					run(d)
+				}
 			}()
-			w.handle(c.queue, d)
-		}(d)
+		}
 	}
+	close(work)
+	// The channel is gone or cancelled: once its jobs have settled, send their acks and stop the
+	// acker (after a lost connection the sends fail, and the broker redelivers).
+	go func() {
+		gen.Wait()
+		acks.close()
+	}()
 	c.mu.Lock()
 	stopped := c.stopped
 	c.mu.Unlock()
@@ -129,6 +156,9 @@ func (c *consumer) cancel() {
 func (c *consumer) close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.acks != nil {
+		c.acks.close() // the last acks go out before the channel closes
+	}
 	if c.ch != nil {
 		_ = c.ch.Close()
 		c.ch = nil

@@ -11,6 +11,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/arqhost/arqhost/abi"
+	"github.com/arqhost/arqhost/host/registry"
 	"github.com/arqhost/arqhost/host/wasm"
 	"github.com/arqhost/arqhost/internal/broker"
 	"github.com/arqhost/arqhost/internal/store"
@@ -24,7 +25,8 @@ const earlyTolerance = 2 * time.Millisecond
 // handle takes one delivery from receipt to ack. The rules, in order:
 //   - a body that is not a job goes to the DLQ with its raw bytes;
 //   - a job whose record is already terminal, or whose retry is already scheduled, is acked
-//     without running (delivery is at-least-once, completion is once);
+//     without running (delivery is at-least-once, completion is once); for a job about to run,
+//     this check and the in_progress record are one atomic step (store.Begin);
 //   - an aborted job is recorded as aborted; an expired one as failed; neither runs;
 //   - a job that arrived before its defer_until goes back into the delay topology;
 //   - a job for a task no module serves goes to the DLQ;
@@ -52,63 +54,84 @@ func (w *Worker) handle(queue string, d amqp.Delivery) {
 		job.Try = n + 1
 	}
 	log := w.log.With("job_id", job.ID, "task", job.Function, "queue", queue, "try", job.Try)
-	if w.store != nil {
-		skip, err := w.alreadyHandled(ctx, job, queue, log)
-		if err != nil {
-			w.requeue(d, log, "cannot read the job's record", err)
-			return
-		}
-		if skip {
-			w.ack(d, log)
-			return
-		}
-	}
 	now := time.Now()
-	if !job.Expires.IsZero() && now.After(job.Expires) {
-		w.metrics.Skipped(queue, "expired")
-		log.Warn("job expired before it could run; not running it", "expires", job.Expires)
-		rec := w.record(job, queue, store.StatusFailed)
-		rec.Outcome, rec.ErrorType, rec.ErrorMessage = "expired", "JobExpired", "the job expired at "+wire.FormatTime(job.Expires)+" before it started"
-		rec.Error = errorString(rec.ErrorType, rec.ErrorMessage)
-		w.finish(ctx, d, log, rec, nil)
-		return
-	}
-	if wait := min(job.DeferUntil.Sub(now), broker.MaxDelay); !job.DeferUntil.IsZero() && wait > earlyTolerance {
-		log.Debug("job arrived before its defer_until; delaying it again", "wait", wait)
-		msg := republish(d, d.Body, d.Headers)
-		w.finish(ctx, d, log, nil, &publication{queue: queue, delay: wait, msg: msg})
-		return
-	}
+	expired := !job.Expires.IsZero() && now.After(job.Expires)
+	wait := min(job.DeferUntil.Sub(now), broker.MaxDelay)
+	early := !job.DeferUntil.IsZero() && wait > earlyTolerance
 	// The lease keeps this version of the module open until the job has run, even if a new one is
 	// swapped in meanwhile (registry/reload.go).
-	lease, ok := w.registry.Acquire(job.Function)
-	if !ok {
-		o := wasm.Outcome{Kind: wasm.UnknownTask, Reason: "no module of this worker serves task " + quote(job.Function)}
-		w.settle(ctx, d, log, job, queue, &o, time.Now())
+	var lease registry.Lease
+	known := false
+	if !expired && !early {
+		lease, known = w.registry.Acquire(job.Function)
+	}
+	if !known {
+		// The job does not run now. Unless its record says it was handled already, it is recorded
+		// as expired, delayed again, or dead-lettered as a task no module serves.
+		if w.store != nil {
+			b, err := w.store.Check(ctx, job.ID, job.Try)
+			if err != nil {
+				w.requeue(d, log, "cannot read the job's record", err)
+				return
+			}
+			if skip, err := w.skip(ctx, job, queue, log, b); err != nil || skip {
+				w.settleSkipped(d, log, err)
+				return
+			}
+		}
+		switch {
+		case expired:
+			w.metrics.Skipped(queue, "expired")
+			log.Warn("job expired before it could run; not running it", "expires", job.Expires)
+			rec := w.record(job, queue, store.StatusFailed)
+			rec.Outcome, rec.ErrorType, rec.ErrorMessage = "expired", "JobExpired", "the job expired at "+wire.FormatTime(job.Expires)+" before it started"
+			rec.Error = errorString(rec.ErrorType, rec.ErrorMessage)
+			w.finish(ctx, d, log, rec, nil)
+		case early:
+			log.Debug("job arrived before its defer_until; delaying it again", "wait", wait)
+			msg := republish(d, d.Body, d.Headers)
+			w.finish(ctx, d, log, nil, &publication{queue: queue, delay: wait, msg: msg})
+		default:
+			o := wasm.Outcome{Kind: wasm.UnknownTask, Reason: "no module of this worker serves task " + quote(job.Function)}
+			w.settle(ctx, d, log, job, queue, &o, time.Now())
+		}
 		return
 	}
 
+	// Admission: at most twice the concurrency of jobs are between Begin and the end of their
+	// run, so that a job is recorded in progress only shortly before a slot takes it.
+	w.ahead <- struct{}{}
 	mod := lease.Module()
-	start := time.Now()
-	if !job.DeferUntil.IsZero() {
-		w.metrics.DelayLateness(queue, start.Sub(job.DeferUntil))
-	}
 	if w.store != nil {
+		begin := time.Now()
 		rec := w.record(job, queue, store.StatusInProgress)
-		rec.StartTime = &start
+		rec.StartTime = &begin
 		rec.Module, rec.ModuleVersion = mod.Name(), mod.Version()
-		if _, err := w.store.Write(ctx, rec); err != nil {
+		b, err := w.store.Begin(ctx, rec)
+		if err != nil {
+			<-w.ahead
 			lease.Release()
 			w.requeue(d, log, "cannot record that the job started", err)
 			return
 		}
+		if skip, err := w.skip(ctx, job, queue, log, b); err != nil || skip {
+			<-w.ahead
+			lease.Release()
+			w.settleSkipped(d, log, err)
+			return
+		}
+	}
+	w.slots <- struct{}{}
+	start := time.Now()
+	if !job.DeferUntil.IsZero() {
+		w.metrics.DelayLateness(queue, start.Sub(job.DeferUntil))
 	}
 	jctx, cancel := context.WithCancelCause(w.jobsCtx)
 	w.mu.Lock()
 	w.running[job.ID] = cancel
 	_, abortedMeanwhile := w.recentAborts[job.ID]
 	w.mu.Unlock()
-	if abortedMeanwhile { // the abort came between the record lookup and now
+	if abortedMeanwhile { // the abort came between Begin and now
 		cancel(errAborted)
 	}
 	info := JobInfo{ID: job.ID, Function: job.Function, Queue: queue, Try: job.Try, Module: mod.Name(), ModuleVersion: mod.Version()}
@@ -119,6 +142,8 @@ func (w *Worker) handle(queue string, d amqp.Delivery) {
 		EnqueueTime: job.EnqueueTime.UTC().Format(time.RFC3339Nano), QueueName: queue, WorkerID: w.cfg.WorkerID,
 		Args: job.Args, Kwargs: job.Kwargs,
 	})
+	<-w.slots
+	<-w.ahead
 	lease.Release()
 	if o.Kind == wasm.Canceled {
 		o.Reason = context.Cause(jctx).Error()
@@ -140,36 +165,44 @@ func (w *Worker) handle(queue string, d amqp.Delivery) {
 	w.settle(ctx, d, log, job, queue, &o, start)
 }
 
-// alreadyHandled reports whether the job must not run: its record is terminal (completed, failed,
-// aborted), its retry is already scheduled, or it was aborted.
-func (w *Worker) alreadyHandled(ctx context.Context, job *wire.Job, queue string, log *slog.Logger) (bool, error) {
-	rec, aborted, err := w.store.Lookup(ctx, job.ID)
-	switch {
-	case err != nil:
-		return false, err
-	case rec != nil && rec.Status.Terminal():
+// skip reports whether a job must not run by Begin's or Check's verdict: its record is terminal
+// (completed, failed, aborted), a later try is recorded, its retry is already scheduled, or it was
+// aborted (which it then records).
+func (w *Worker) skip(ctx context.Context, job *wire.Job, queue string, log *slog.Logger, b store.Begun) (bool, error) {
+	switch b.Verdict {
+	case store.VerdictRun:
+		return false, nil
+	case store.VerdictDone:
 		w.metrics.Skipped(queue, "already_done")
-		log.Info("job already finished; acknowledging the duplicate delivery without running it", "status", rec.Status)
+		log.Info("job already finished; acknowledging the duplicate delivery without running it", "status", b.Status)
 		return true, nil
-	case rec != nil && rec.JobTry > job.Try:
+	case store.VerdictStale:
 		w.metrics.Skipped(queue, "stale_try")
-		log.Info("a later try of this job exists; acknowledging the stale delivery without running it", "recorded_try", rec.JobTry)
+		log.Info("a later try of this job exists; acknowledging the stale delivery without running it", "recorded_try", b.Try)
 		return true, nil
-	case rec != nil && rec.Status == store.StatusRetrying && rec.JobTry == job.Try:
+	case store.VerdictRetryScheduled:
 		w.metrics.Skipped(queue, "already_done")
 		log.Info("job's retry is already scheduled; acknowledging the duplicate delivery without running it")
 		return true, nil
-	case !aborted:
-		return false, nil
 	}
 	w.metrics.Skipped(queue, "aborted")
 	log.Info("job was aborted before it ran")
-	rec = w.record(job, queue, store.StatusAborted)
+	rec := w.record(job, queue, store.StatusAborted)
 	rec.Outcome = "aborted"
 	if _, err := w.store.Write(ctx, rec); err != nil {
 		return false, err
 	}
 	return true, nil
+}
+
+// settleSkipped acks a delivery that must not run, or requeues it when its aborted record could
+// not be written (err).
+func (w *Worker) settleSkipped(d amqp.Delivery, log *slog.Logger, err error) {
+	if err != nil {
+		w.requeue(d, log, "cannot read the job's record", err)
+		return
+	}
+	w.ack(d, log)
 }
 
 // settle records a finished job's outcome and retries or dead-letters it by the retry policy.
@@ -242,6 +275,8 @@ type publication struct {
 func (w *Worker) finish(ctx context.Context, d amqp.Delivery, log *slog.Logger, rec *store.Record, pub *publication) {
 	if pub != nil {
 		if err := w.persist(ctx, log, "publish the job's retry or dead-letter copy", func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
 			return w.pub.Publish(ctx, pub.queue, pub.delay, pub.msg)
 		}); err != nil {
 			w.requeue(d, log, "cannot publish the job's retry or dead-letter copy", err)
@@ -265,14 +300,13 @@ func (w *Worker) finish(ctx context.Context, d amqp.Delivery, log *slog.Logger, 
 // queues enough of them dead-letter the message.
 const persistFor = 30 * time.Second
 
-// persist runs op until it succeeds, with backoff, for up to persistFor.
+// persist runs op until it succeeds, with backoff, for up to persistFor. Each try of op must end
+// by itself (the store bounds each round trip; the publish sets a timeout).
 func (w *Worker) persist(ctx context.Context, log *slog.Logger, what string, op func(context.Context) error) error {
 	deadline := time.Now().Add(persistFor)
 	backoff := 50 * time.Millisecond
 	for {
-		octx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err := op(octx)
-		cancel()
+		err := op(ctx)
 		if err == nil || time.Now().Add(backoff).After(deadline) {
 			return err
 		}

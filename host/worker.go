@@ -165,7 +165,8 @@ type Worker struct {
 	store    *store.Store     // nil when result storage is disabled
 	metrics  *metrics.Metrics // nil when metrics are off (its methods are no-ops then)
 
-	slots    chan struct{} // one per running job
+	slots    chan struct{} // one per job whose guest is running (Concurrency)
+	ahead    chan struct{} // one per job begun and not yet run (2 x Concurrency; job.go)
 	jobs     sync.WaitGroup
 	inFlight atomic.Int64 // deliveries received and not yet settled (acked or nacked)
 
@@ -201,6 +202,7 @@ var (
 func New(ctx context.Context, cfg Config) (*Worker, error) {
 	cfg.setDefaults()
 	w := &Worker{cfg: cfg, log: cfg.Logger, slots: make(chan struct{}, cfg.Concurrency),
+		ahead:   make(chan struct{}, 2*cfg.Concurrency),
 		running: make(map[string]context.CancelCauseFunc), recentAborts: make(map[string]time.Time),
 		done: make(chan struct{})}
 	w.jobsCtx, w.cancelJobs = context.WithCancelCause(context.WithoutCancel(ctx))

@@ -39,6 +39,7 @@ var messages = map[string]string{
 	"job failed; retrying":                                                                      "任务失败，将重试",
 	"job failed; sending it to the dead-letter queue":                                           "任务失败，发送到死信队列",
 	"malformed job message; sending it to the dead-letter queue":                                "任务消息格式错误，发送到死信队列",
+	"cannot acknowledge deliveries; the broker will redeliver them":                             "无法确认若干消息，RabbitMQ 将重新投递这些消息",
 	"cannot acknowledge the delivery; the broker will redeliver it":                             "无法确认消息，RabbitMQ 将重新投递该消息",
 	"cannot return the delivery to the queue; the broker will redeliver it":                     "无法将消息退回队列，RabbitMQ 将重新投递该消息",
 
@@ -261,6 +262,7 @@ var keys = map[string]string{
 	"result_store":   "结果存储",
 	"message_id":     "消息ID",
 	"bytes":          "字节数",
+	"deliveries":     "消息数",
 	"component":      "组件",
 	"url":            "URL",
 	"addr":           "地址",
