@@ -19,7 +19,7 @@ import (
 
 const (
 	// lanes is how many pipelines may be out at once.
-	lanes = 2
+	lanes = 1
 	// maxBatch is the most operations in one pipeline.
 	maxBatch = 256
 	// batchTimeout bounds one pipeline's round trip.
@@ -31,6 +31,7 @@ type opKind int
 const (
 	opWrite opKind = iota
 	opBegin
+	opCheck // Begin without the write
 )
 
 // batchOp is one queued Write or Begin and, once done is closed, its answer.
@@ -39,7 +40,7 @@ type batchOp struct {
 	prep prepared
 
 	applied bool  // opWrite
-	begun   Begun // opBegin
+	begun   Begun // opBegin, opCheck
 	err     error
 	done    chan struct{}
 }
@@ -128,7 +129,7 @@ func (s *Store) exec(ctx context.Context, ops []*batchOp) {
 	if s.split {
 		var writes, begins []*batchOp
 		for _, op := range ops {
-			if op.kind == opBegin {
+			if op.kind != opWrite {
 				begins = append(begins, op)
 			} else {
 				writes = append(writes, op)
@@ -144,8 +145,8 @@ func (s *Store) exec(ctx context.Context, ops []*batchOp) {
 	}
 	calls := make([]scriptCall, len(ops))
 	for i, op := range ops {
-		if op.kind == opBegin {
-			calls[i] = s.beginCall(op.prep)
+		if op.kind != opWrite {
+			calls[i] = s.beginCall(op.prep, op.kind == opBegin)
 		} else {
 			calls[i] = s.writeCall(op.prep)
 		}
@@ -216,11 +217,15 @@ func (s *Store) Begin(ctx context.Context, rec *Record) (Begun, error) {
 	return op.begun, op.err
 }
 
-func (s *Store) beginCall(p prepared) scriptCall {
+func (s *Store) beginCall(p prepared, write bool) scriptCall {
+	flag := "0"
+	if write {
+		flag = "1"
+	}
 	return scriptCall{
 		sc:   beginScript,
 		keys: []string{s.ResultKey(p.id), s.StatusKey(p.id), s.AbortKey(p.id)},
-		args: []any{p.data, p.try, s.ttlMillis()},
+		args: []any{p.data, p.try, s.ttlMillis(), flag},
 	}
 }
 
@@ -296,7 +301,7 @@ func (s *Store) beginSplit(ctx context.Context, ops []*batchOp) {
 			continue
 		}
 		op.begun = decide(stored, n > 0, op.prep.try)
-		if op.begun.Verdict == VerdictRun {
+		if op.begun.Verdict == VerdictRun && op.kind == opBegin {
 			run = append(run, op)
 		}
 	}
@@ -305,13 +310,20 @@ func (s *Store) beginSplit(ctx context.Context, ops []*batchOp) {
 	}
 }
 
-// Check is Begin without the write: it reads a job's record and abort flag (one round trip) and
-// says whether the delivered try may run, for a job that will not run now anyway (it arrived
-// early, it expired, or no module serves its task) but must not be handled twice.
+// Check is Begin without the write: it says whether the delivered try of a job may run, from its
+// record and abort flag, and stores nothing. It serves jobs that will not run now anyway (they
+// arrived early, expired, or no module serves their task) and workers that record in_progress
+// only once a job has run for a while. Concurrent calls share round trips, as Begin's do.
 func (s *Store) Check(ctx context.Context, id string, try int) (Begun, error) {
-	rec, aborted, err := s.Lookup(ctx, id)
-	if err != nil {
+	if s.isClosed() {
+		return Begun{}, ErrClosed
+	}
+	if id == "" {
+		return Begun{}, errors.New("store: record without a job id")
+	}
+	op := &batchOp{kind: opCheck, prep: prepared{id: id, try: max(try, 1)}}
+	if err := s.batch.do(ctx, op); err != nil {
 		return Begun{}, err
 	}
-	return decide(rec, aborted, try), nil
+	return op.begun, op.err
 }

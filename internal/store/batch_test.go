@@ -57,9 +57,21 @@ func testBegin(t *testing.T, s *Store) {
 					t.Fatal(err)
 				}
 			}
+			// Check gives the same verdict and stores nothing.
+			before, _ := s.Client().Get(ctx, s.ResultKey(id)).Result()
+			checked, err := s.Check(ctx, id, tc.try)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if after, _ := s.Client().Get(ctx, s.ResultKey(id)).Result(); after != before {
+				t.Fatalf("Check changed the record:\n%s\n%s", before, after)
+			}
 			r := rec(id, StatusInProgress, tc.try)
 			r.WorkerID = "w1"
 			got, err := s.Begin(ctx, r)
+			if err == nil && checked != got {
+				t.Fatalf("Check says %+v, Begin %+v", checked, got)
+			}
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"github.com/arqhost/arqhost/internal/jsonscan"
+
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -9,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // Status is the state of a job as recorded in Redis. The values are the strings the Python library
@@ -233,16 +234,16 @@ func (r Record) MarshalJSON() ([]byte, error) {
 	var err error
 	b := make([]byte, 0, 640+len(r.Result)+len(r.Args)+len(r.Kwargs)+len(r.ErrorMessage)*2)
 	b = append(b, `{"job_id":`...)
-	b = appendString(b, r.JobID)
+	b = jsonscan.AppendString(b, r.JobID)
 	b = append(b, `,"status":`...)
-	b = appendString(b, string(r.Status))
+	b = jsonscan.AppendString(b, string(r.Status))
 	b = append(b, `,"result":`...)
 	if b, err = appendRaw(b, "result", r.Result, "null", 0); err != nil {
 		return nil, err
 	}
 	b = append(b, `,"error":`...)
 	if r.Error != nil {
-		b = appendString(b, *r.Error)
+		b = jsonscan.AppendString(b, *r.Error)
 	} else {
 		b = append(b, "null"...)
 	}
@@ -258,16 +259,16 @@ func (r Record) MarshalJSON() ([]byte, error) {
 	}
 	b = append(b, `,"worker_id":`...)
 	if r.WorkerID != "" {
-		b = appendString(b, r.WorkerID)
+		b = jsonscan.AppendString(b, r.WorkerID)
 	} else {
 		b = append(b, "null"...)
 	}
 	b = append(b, `,"queue_name":`...)
-	b = appendString(b, r.QueueName)
+	b = jsonscan.AppendString(b, r.QueueName)
 	b = append(b, `,"retry_count":`...)
 	b = strconv.AppendInt(b, int64(r.RetryCount), 10)
 	b = append(b, `,"function_name":`...)
-	b = appendString(b, r.FunctionName)
+	b = jsonscan.AppendString(b, r.FunctionName)
 	b = append(b, `,"args":`...)
 	if b, err = appendRaw(b, "args", r.Args, "[]", '['); err != nil {
 		return nil, err
@@ -290,7 +291,7 @@ func (r Record) MarshalJSON() ([]byte, error) {
 	} {
 		if f.val != "" {
 			b = append(b, f.key...)
-			b = appendString(b, f.val)
+			b = jsonscan.AppendString(b, f.val)
 		}
 	}
 	if r.NextTryAt != nil && !r.NextTryAt.IsZero() {
@@ -356,28 +357,11 @@ func appendRaw(b []byte, field string, raw json.RawMessage, def string, want byt
 		}
 		return nil, fmt.Errorf("store: %s must be a JSON object", field)
 	}
-	if compact(t) {
-		if !json.Valid(t) {
-			return nil, fmt.Errorf("store: %s is not valid JSON", field)
-		}
-		return append(b, t...), nil
-	}
-	buf := bytes.NewBuffer(b)
-	if err := json.Compact(buf, t); err != nil {
+	b, err := jsonscan.AppendCompact(b, t)
+	if err != nil {
 		return nil, fmt.Errorf("store: %s is not valid JSON", field)
 	}
-	return buf.Bytes(), nil
-}
-
-// compact reports whether raw has no byte json.Compact could remove: no whitespace at all (not
-// even inside strings, to keep the test simple).
-func compact(raw []byte) bool {
-	for _, c := range raw {
-		if c == ' ' || c == '\t' || c == '\n' || c == '\r' {
-			return false
-		}
-	}
-	return true
+	return b, nil
 }
 
 // appendFloat appends f as encoding/json does.
@@ -395,62 +379,6 @@ func appendFloat(b []byte, f float64) []byte {
 		}
 	}
 	return b
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string the way encoding/json does with HTML escaping off:
-// quote, backslash and control characters escaped (\n, \r, \t, else \u00XX), U+2028 and U+2029
-// escaped, and invalid UTF-8 replaced by U+FFFD.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
 
 // UnmarshalJSON reads a record written by arqhost or by the Python library. A missing job_try is

@@ -88,11 +88,12 @@ return 1
 // records that it is in progress, in one step.
 //
 //	KEYS[1] = {prefix}:result:{id}, KEYS[2] = {prefix}:status:{id}, KEYS[3] = {prefix}:abort:{id}
-//	ARGV[1] = the in_progress record JSON, ARGV[2] = its job_try, ARGV[3] = TTL in ms
+//	ARGV[1] = the in_progress record JSON, ARGV[2] = its job_try, ARGV[3] = TTL in ms,
+//	ARGV[4] = "1" to store the record, "0" to decide only (Check)
 //
 // Returns {verdict, stored status, stored try}: verdict 1 = the stored record is terminal, 2 = it
 // is of a later try, 3 = this try's retry is already scheduled, 4 = the job was aborted, 0 = run
-// (the in_progress record was stored if it moves the job forward).
+// (the in_progress record was stored if asked and it moves the job forward).
 var beginScript = redis.NewScript(luaTables + luaReadStored + luaForward + luaSetStatus + `
 local ntry = tonumber(ARGV[2])
 if srank ~= nil then
@@ -101,7 +102,7 @@ if srank ~= nil then
   if st == 'retrying' and stry == ntry then return {3, st, stry} end
 end
 if redis.call('EXISTS', KEYS[3]) == 1 then return {4, st or '', stry or 0} end
-if forward(ntry, 1) then
+if ARGV[4] == '1' and forward(ntry, 1) then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
   setstatus(KEYS[2], 'in_progress', ARGV[3])
 end
