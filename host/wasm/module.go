@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/arqhost/arqhost/abi"
+	"github.com/arqhost/arqhost/internal/jsonscan"
 )
 
 // Module is one loaded task module: its compiled code, the tasks it serves, its limits and its pool
@@ -152,7 +155,7 @@ func (m *Module) Invoke(ctx context.Context, in *abi.Input) Outcome {
 	if in == nil {
 		return m.tag(Outcome{Kind: UnknownTask, Reason: "no job input"})
 	}
-	input, err := json.Marshal(in)
+	input, err := encodeInput(in)
 	if err != nil {
 		// Only malformed args or kwargs (json.RawMessage) can fail here: the caller's fault.
 		return m.tag(Outcome{Kind: GuestError, Error: &abi.Error{Kind: abi.KindPermanent, Type: "InputError",
@@ -243,4 +246,37 @@ const abandonGrace = 250 * time.Millisecond
 func (m *Module) tag(o Outcome) Outcome {
 	o.Module, o.Version = m.name, m.version
 	return o
+}
+
+// encodeInput writes in as JSON (abi/ABI.md section 3) without reflection: it runs for every job.
+// Args and Kwargs are copied compacted (null when nil) and must be valid JSON.
+func encodeInput(in *abi.Input) ([]byte, error) {
+	b := make([]byte, 0, 160+len(in.JobID)+len(in.Function)+len(in.QueueName)+len(in.WorkerID)+len(in.Args)+len(in.Kwargs))
+	b = append(b, `{"job_id":`...)
+	b = jsonscan.AppendString(b, in.JobID)
+	b = append(b, `,"function":`...)
+	b = jsonscan.AppendString(b, in.Function)
+	b = append(b, `,"job_try":`...)
+	b = strconv.AppendInt(b, int64(in.JobTry), 10)
+	b = append(b, `,"enqueue_time":`...)
+	b = jsonscan.AppendString(b, in.EnqueueTime)
+	b = append(b, `,"queue_name":`...)
+	b = jsonscan.AppendString(b, in.QueueName)
+	b = append(b, `,"worker_id":`...)
+	b = jsonscan.AppendString(b, in.WorkerID)
+	var err error
+	for _, f := range [...]struct {
+		key string
+		raw json.RawMessage
+	}{{`,"args":`, in.Args}, {`,"kwargs":`, in.Kwargs}} {
+		b = append(b, f.key...)
+		if f.raw == nil {
+			b = append(b, "null"...)
+			continue
+		}
+		if b, err = jsonscan.AppendCompact(b, f.raw); err != nil {
+			return nil, fmt.Errorf("%s is not valid JSON", strings.Trim(f.key, `,":`))
+		}
+	}
+	return append(b, '}'), nil
 }

@@ -1,8 +1,12 @@
 package wasm
 
 import (
+	"bytes"
+	"encoding/json"
 	"reflect"
 	"testing"
+
+	"github.com/arqhost/arqhost/abi"
 )
 
 var outputSeeds = []string{
@@ -36,4 +40,47 @@ func FuzzDecodeOutput(f *testing.F) {
 			t.Fatalf("kind %v", got.Kind)
 		}
 	})
+}
+
+// encodeInput writes what encoding/json wrote for abi.Input, give or take HTML escaping and
+// whitespace in args and kwargs, which guests do not see a difference in.
+func TestEncodeInputMatchesEncodingJSON(t *testing.T) {
+	for _, in := range []abi.Input{
+		{JobID: "a", Function: "f", JobTry: 1, EnqueueTime: "2026-01-01T00:00:00Z", QueueName: "q", WorkerID: "w",
+			Args: json.RawMessage(`[1,"x",{"k":null}]`), Kwargs: json.RawMessage(`{"a":[true]}`)},
+		{JobID: "quote\"back\\slash\nnl\u2028", Function: "日本", JobTry: 7, Args: json.RawMessage(` [ 1 , 2 ] `)},
+		{JobID: "nil args"},
+	} {
+		got, err := encodeInput(&in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a, b abi.Input
+		want, _ := json.Marshal(in)
+		if err := json.Unmarshal(got, &a); err != nil {
+			t.Fatalf("%s: %v", got, err)
+		}
+		_ = json.Unmarshal(want, &b)
+		ac, bc := compactJSON(t, a.Args), compactJSON(t, b.Args)
+		a.Args, b.Args = nil, nil
+		ak, bk := compactJSON(t, a.Kwargs), compactJSON(t, b.Kwargs)
+		a.Kwargs, b.Kwargs = nil, nil
+		if !reflect.DeepEqual(a, b) || ac != bc || ak != bk {
+			t.Fatalf("encodeInput: %s\nencoding/json: %s", got, want)
+		}
+	}
+	if _, err := encodeInput(&abi.Input{Args: json.RawMessage(`[1,`)}); err == nil {
+		t.Fatal("invalid args encoded without an error")
+	}
+}
+
+func compactJSON(t *testing.T, raw json.RawMessage) string {
+	if raw == nil {
+		return "<nil>"
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
 }
