@@ -245,3 +245,45 @@ func TestPublishDelayNeedsTopology(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// With a Lead, a delay is routed that much shorter (a delay within the lead goes straight to the
+// queue); PublishExact and a Publisher without Lead route the whole delay.
+func TestPublishLead(t *testing.T) {
+	t.Parallel()
+	c := dialTest(t)
+	ctx := ctxTest(t)
+	q := testName(t)
+	declareTest(t, c, q, QueueOptions{})
+	ch := testChannel(t, c)
+	count := func(queue string) int {
+		t.Helper()
+		st, err := ch.QueueDeclarePassive(queue, true, false, false, false, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Messages
+	}
+	p := NewPublisher(c)
+	defer p.Close()
+	p.Lead = time.Hour
+	if err := p.Publish(ctx, q, 10*time.Minute, amqp.Publishing{Body: []byte("within the lead")}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(q); n != 1 {
+		t.Fatalf("a delay within the lead: %d messages in the queue, want 1", n)
+	}
+	// 10 min = 600,000 ms: highest bit 19 (524,288 ms).
+	if err := p.PublishExact(ctx, q, 10*time.Minute, amqp.Publishing{Body: []byte("exact")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.PublishBatch(ctx, []Item{{Queue: q, Delay: 90 * time.Minute, Msg: amqp.Publishing{Body: []byte("batch")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if n, lvl := count(q), count(DelayQueue(q, 19)); n != 1 || lvl != 1 {
+		t.Fatalf("exact publish: %d in the queue, %d in level 19; want 1 and 1", n, lvl)
+	}
+	// 90 min - 1 h = 30 min = 1,800,000 ms: highest bit 20.
+	if n := count(DelayQueue(q, 20)); n != 1 {
+		t.Fatalf("batch item delayed 90 min with a 1 h lead: %d in level 20, want 1", n)
+	}
+}

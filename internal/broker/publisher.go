@@ -50,7 +50,20 @@ type Publisher struct {
 
 	mu       sync.Mutex
 	verified map[string]bool // delay exchanges known to exist
+
+	// Lead makes delayed messages arrive this much before they are due (but never before they were
+	// published): a delay d is routed as d-Lead through the delay levels. Each level a message
+	// passes adds the broker's expiry latency, which grows with load (tens of milliseconds, more
+	// while many messages expire at once); arriving early lets the consumer wait out the rest with
+	// a timer, to the millisecond. Only for consumers that hold an early message until it is due
+	// (arqhost workers do, from the job's defer_until); 0, the default, routes delays exactly. Set
+	// it before the first publish.
+	Lead time.Duration
 }
+
+// DefaultLead is the Lead arqhost's client and worker publish with: longer than the levels'
+// latency under load, short enough that a worker holds few early jobs.
+const DefaultLead = time.Second
 
 // NewPublisher returns a Publisher over c. Channels are opened when first needed.
 func NewPublisher(c *Conn) *Publisher {
@@ -207,9 +220,15 @@ type target struct {
 }
 
 // prepare resolves where a message goes and readies a delayed one for the delay levels.
-func (p *Publisher) prepare(ctx context.Context, queue string, delay time.Duration, msg amqp.Publishing) (target, error) {
+func (p *Publisher) prepare(ctx context.Context, queue string, delay, lead time.Duration, msg amqp.Publishing) (target, error) {
 	if err := checkQueueName(queue); err != nil {
 		return target{}, err
+	}
+	if delay > MaxDelay {
+		return target{}, fmt.Errorf("broker: delay %v is longer than the maximum %v (2^35 ms, about 1.09 years)", delay, MaxDelay)
+	}
+	if delay > 0 && lead > 0 {
+		delay = max(delay-lead, 0)
 	}
 	exchange, key, err := DelayRoute(queue, delay)
 	if err != nil {
@@ -286,7 +305,17 @@ func withoutDeathHeaders(h amqp.Table) amqp.Table {
 // set DeliveryMode persistent for messages that must survive a broker restart (JobPublishing
 // does).
 func (p *Publisher) Publish(ctx context.Context, queue string, delay time.Duration, msg amqp.Publishing) error {
-	t, err := p.prepare(ctx, queue, delay, msg)
+	return p.publish(ctx, queue, delay, p.Lead, msg)
+}
+
+// PublishExact is Publish without the Lead: the message arrives after delay, not before. A
+// consumer that cannot hold an early message any longer sends it back this way.
+func (p *Publisher) PublishExact(ctx context.Context, queue string, delay time.Duration, msg amqp.Publishing) error {
+	return p.publish(ctx, queue, delay, 0, msg)
+}
+
+func (p *Publisher) publish(ctx context.Context, queue string, delay, lead time.Duration, msg amqp.Publishing) error {
+	t, err := p.prepare(ctx, queue, delay, lead, msg)
 	if err != nil {
 		return err
 	}
@@ -354,7 +383,7 @@ func (p *Publisher) PublishBatch(ctx context.Context, items []Item) error {
 	errs := make([]error, len(items))
 	var todo []int
 	for i, it := range items {
-		t, err := p.prepare(ctx, it.Queue, it.Delay, it.Msg)
+		t, err := p.prepare(ctx, it.Queue, it.Delay, p.Lead, it.Msg)
 		if err != nil {
 			errs[i] = err
 			continue
