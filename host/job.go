@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -18,9 +17,10 @@ import (
 	"github.com/arqhost/arqhost/internal/wire"
 )
 
-// earlyTolerance is how early a deferred job may arrive and still run: anything earlier goes
-// back into the delay topology for the rest of its wait.
-const earlyTolerance = 2 * time.Millisecond
+// holdFor is the longest a worker holds a job that arrived before its defer_until, waiting with a
+// timer rather than sending it back into the delay levels. Publishers route delays to arrive
+// broker.DefaultLead early, so that the levels' latency does not make jobs late (hold.go).
+const holdFor = broker.DefaultLead + 500*time.Millisecond
 
 // handle takes one delivery from receipt to ack. The rules, in order:
 //   - a body that is not a job goes to the DLQ with its raw bytes;
@@ -53,11 +53,21 @@ func (w *Worker) handle(queue string, d amqp.Delivery) {
 	if n, ok := wire.RetryCount(d.Headers); ok && n+1 > job.Try {
 		job.Try = n + 1
 	}
-	log := w.log.With("job_id", job.ID, "task", job.Function, "queue", queue, "try", job.Try)
+	log := newJobLog(w.log, "job_id", job.ID, "task", job.Function, "queue", queue, "try", job.Try)
 	now := time.Now()
-	expired := !job.Expires.IsZero() && now.After(job.Expires)
 	wait := min(job.DeferUntil.Sub(now), broker.MaxDelay)
-	early := !job.DeferUntil.IsZero() && wait > earlyTolerance
+	early := !job.DeferUntil.IsZero() && wait > 0
+	if early && (job.Expires.IsZero() || job.Expires.After(job.DeferUntil)) {
+		switch w.hold(wait) {
+		case held:
+			early, now = false, time.Now()
+		case stopped:
+			// The worker is stopping: back to the queue, untouched, for another worker to hold.
+			w.nack(d, log)
+			return
+		}
+	}
+	expired := !job.Expires.IsZero() && now.After(job.Expires)
 	// The lease keeps this version of the module open until the job has run, even if a new one is
 	// swapped in meanwhile (registry/reload.go).
 	var lease registry.Lease
@@ -90,7 +100,7 @@ func (w *Worker) handle(queue string, d amqp.Delivery) {
 		case early:
 			log.Debug("job arrived before its defer_until; delaying it again", "wait", wait)
 			msg := republish(d, d.Body, d.Headers)
-			w.finish(ctx, d, log, nil, &publication{queue: queue, delay: wait, msg: msg})
+			w.finish(ctx, d, log, nil, &publication{queue: queue, delay: wait, exact: true, msg: msg})
 		default:
 			o := wasm.Outcome{Kind: wasm.UnknownTask, Reason: "no module of this worker serves task " + quote(job.Function)}
 			w.settle(ctx, d, log, job, queue, &o, time.Now())
@@ -102,16 +112,27 @@ func (w *Worker) handle(queue string, d amqp.Delivery) {
 	// run, so that a job is recorded in progress only shortly before a slot takes it.
 	w.ahead <- struct{}{}
 	mod := lease.Module()
+	eager := w.cfg.InProgressAfter < 0
 	if w.store != nil {
-		begin := time.Now()
-		rec := w.record(job, queue, store.StatusInProgress)
-		rec.StartTime = &begin
-		rec.Module, rec.ModuleVersion = mod.Name(), mod.Version()
-		b, err := w.store.Begin(ctx, rec)
+		var b store.Begun
+		var err error
+		if eager {
+			begin := time.Now()
+			rec := w.record(job, queue, store.StatusInProgress)
+			rec.StartTime = &begin
+			rec.Module, rec.ModuleVersion = mod.Name(), mod.Version()
+			b, err = w.store.Begin(ctx, rec)
+		} else {
+			b, err = w.store.Check(ctx, job.ID, job.Try)
+		}
 		if err != nil {
 			<-w.ahead
 			lease.Release()
-			w.requeue(d, log, "cannot record that the job started", err)
+			what := "cannot read the job's record"
+			if eager {
+				what = "cannot record that the job started"
+			}
+			w.requeue(d, log, what, err)
 			return
 		}
 		if skip, err := w.skip(ctx, job, queue, log, b); err != nil || skip {
@@ -125,6 +146,19 @@ func (w *Worker) handle(queue string, d amqp.Delivery) {
 	start := time.Now()
 	if !job.DeferUntil.IsZero() {
 		w.metrics.DelayLateness(queue, start.Sub(job.DeferUntil))
+	}
+	var inProgress *time.Timer
+	if w.store != nil && !eager {
+		// Recorded only if the job is still running by then; whichever of this write and the
+		// outcome's lands last, the record ends with the outcome (records only move forward).
+		inProgress = time.AfterFunc(w.cfg.InProgressAfter, func() {
+			rec := w.record(job, queue, store.StatusInProgress)
+			rec.StartTime = &start
+			rec.Module, rec.ModuleVersion = mod.Name(), mod.Version()
+			if _, err := w.store.Write(ctx, rec); err != nil {
+				log.Warn("cannot record that the job is in progress", "err", err)
+			}
+		})
 	}
 	jctx, cancel := context.WithCancelCause(w.jobsCtx)
 	w.mu.Lock()
@@ -142,6 +176,9 @@ func (w *Worker) handle(queue string, d amqp.Delivery) {
 		EnqueueTime: job.EnqueueTime.UTC().Format(time.RFC3339Nano), QueueName: queue, WorkerID: w.cfg.WorkerID,
 		Args: job.Args, Kwargs: job.Kwargs,
 	})
+	if inProgress != nil {
+		inProgress.Stop()
+	}
 	<-w.slots
 	<-w.ahead
 	lease.Release()
@@ -168,7 +205,7 @@ func (w *Worker) handle(queue string, d amqp.Delivery) {
 // skip reports whether a job must not run by Begin's or Check's verdict: its record is terminal
 // (completed, failed, aborted), a later try is recorded, its retry is already scheduled, or it was
 // aborted (which it then records).
-func (w *Worker) skip(ctx context.Context, job *wire.Job, queue string, log *slog.Logger, b store.Begun) (bool, error) {
+func (w *Worker) skip(ctx context.Context, job *wire.Job, queue string, log jobLog, b store.Begun) (bool, error) {
 	switch b.Verdict {
 	case store.VerdictRun:
 		return false, nil
@@ -197,7 +234,7 @@ func (w *Worker) skip(ctx context.Context, job *wire.Job, queue string, log *slo
 
 // settleSkipped acks a delivery that must not run, or requeues it when its aborted record could
 // not be written (err).
-func (w *Worker) settleSkipped(d amqp.Delivery, log *slog.Logger, err error) {
+func (w *Worker) settleSkipped(d amqp.Delivery, log jobLog, err error) {
 	if err != nil {
 		w.requeue(d, log, "cannot read the job's record", err)
 		return
@@ -206,7 +243,7 @@ func (w *Worker) settleSkipped(d amqp.Delivery, log *slog.Logger, err error) {
 }
 
 // settle records a finished job's outcome and retries or dead-letters it by the retry policy.
-func (w *Worker) settle(ctx context.Context, d amqp.Delivery, log *slog.Logger, job *wire.Job, queue string, o *wasm.Outcome, start time.Time) {
+func (w *Worker) settle(ctx context.Context, d amqp.Delivery, log jobLog, job *wire.Job, queue string, o *wasm.Outcome, start time.Time) {
 	end := time.Now()
 	rec := w.record(job, queue, store.StatusCompleted)
 	rec.StartTime, rec.EndTime = &start, &end
@@ -266,17 +303,21 @@ func nextTry(job *wire.Job, at time.Time) *wire.Job {
 type publication struct {
 	queue string
 	delay time.Duration
+	exact bool // no lead: the job was early already and could not be held
 	msg   amqp.Publishing
 }
 
 // finish publishes pub (if any) and waits for the broker's confirmation, writes rec (if any),
 // and only then acks the delivery. When either step fails the delivery is requeued: it will be
 // handled again, and the record decides whether it runs again.
-func (w *Worker) finish(ctx context.Context, d amqp.Delivery, log *slog.Logger, rec *store.Record, pub *publication) {
+func (w *Worker) finish(ctx context.Context, d amqp.Delivery, log jobLog, rec *store.Record, pub *publication) {
 	if pub != nil {
 		if err := w.persist(ctx, log, "publish the job's retry or dead-letter copy", func(ctx context.Context) error {
 			ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()
+			if pub.exact {
+				return w.pub.PublishExact(ctx, pub.queue, pub.delay, pub.msg)
+			}
 			return w.pub.Publish(ctx, pub.queue, pub.delay, pub.msg)
 		}); err != nil {
 			w.requeue(d, log, "cannot publish the job's retry or dead-letter copy", err)
@@ -302,7 +343,7 @@ const persistFor = 30 * time.Second
 
 // persist runs op until it succeeds, with backoff, for up to persistFor. Each try of op must end
 // by itself (the store bounds each round trip; the publish sets a timeout).
-func (w *Worker) persist(ctx context.Context, log *slog.Logger, what string, op func(context.Context) error) error {
+func (w *Worker) persist(ctx context.Context, log jobLog, what string, op func(context.Context) error) error {
 	deadline := time.Now().Add(persistFor)
 	backoff := 50 * time.Millisecond
 	for {
@@ -318,7 +359,7 @@ func (w *Worker) persist(ctx context.Context, log *slog.Logger, what string, op 
 
 // deadLetterMalformed sends a delivery whose body is not a job to the DLQ, raw bytes and all.
 func (w *Worker) deadLetterMalformed(ctx context.Context, queue string, d amqp.Delivery, err error) {
-	log := w.log.With("queue", queue, "message_id", d.MessageId)
+	log := newJobLog(w.log, "queue", queue, "message_id", d.MessageId)
 	log.Warn("malformed job message; sending it to the dead-letter queue", "err", err, "bytes", len(d.Body))
 	h := copyHeaders(d.Headers)
 	h[wire.HeaderErrorType] = "MalformedMessage"
@@ -345,14 +386,14 @@ func (w *Worker) record(job *wire.Job, queue string, status store.Status) *store
 	return rec
 }
 
-func (w *Worker) ack(d amqp.Delivery, log *slog.Logger) {
+func (w *Worker) ack(d amqp.Delivery, log jobLog) {
 	if err := d.Ack(false); err != nil {
 		// The channel is gone (connection lost): the broker redelivers, and the record decides.
 		log.Warn("cannot acknowledge the delivery; the broker will redeliver it", "err", err)
 	}
 }
 
-func (w *Worker) nack(d amqp.Delivery, log *slog.Logger) {
+func (w *Worker) nack(d amqp.Delivery, log jobLog) {
 	if err := d.Nack(false, true); err != nil {
 		log.Warn("cannot return the delivery to the queue; the broker will redeliver it", "err", err)
 	}
@@ -360,7 +401,7 @@ func (w *Worker) nack(d amqp.Delivery, log *slog.Logger) {
 
 // requeue returns a delivery whose result could not be stored or published, after a pause so that
 // an outage does not turn into a hot loop.
-func (w *Worker) requeue(d amqp.Delivery, log *slog.Logger, what string, err error) {
+func (w *Worker) requeue(d amqp.Delivery, log jobLog, what string, err error) {
 	log.Error(what+"; returning the job to the queue", "err", err)
 	time.Sleep(time.Second)
 	w.nack(d, log)

@@ -82,6 +82,12 @@ type Config struct {
 	// ShutdownGrace is how long Stop lets running jobs finish before interrupting them and returning
 	// them to the queue. Default 30s.
 	ShutdownGrace time.Duration
+	// InProgressAfter is how long a job runs before its in_progress record is written to the
+	// result store. Default 50ms: a job that ends sooner goes from queued straight to its outcome,
+	// which saves a Redis write per job (a third of a short job's bookkeeping). A negative value
+	// writes the record before every job starts, in one step with the check that the job is not
+	// done already. Either way a duplicate delivery of a finished job is never run.
+	InProgressAfter time.Duration
 	// Hooks are called at points of the worker's and each job's life.
 	Hooks Hooks
 	// Logger receives the worker's records. Default slog.Default().
@@ -91,6 +97,9 @@ type Config struct {
 	// jobs' lateness). See internal/metrics for the names.
 	Metrics prometheus.Registerer
 }
+
+// DefaultInProgressAfter is Config.InProgressAfter's default.
+const DefaultInProgressAfter = 50 * time.Millisecond
 
 // ErrUnreachable is wrapped by the error of New when RabbitMQ or Redis cannot be reached.
 var ErrUnreachable = errors.New("service unreachable")
@@ -148,6 +157,9 @@ func (c *Config) setDefaults() {
 	if c.ShutdownGrace == 0 {
 		c.ShutdownGrace = 30 * time.Second
 	}
+	if c.InProgressAfter == 0 {
+		c.InProgressAfter = DefaultInProgressAfter
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -167,6 +179,7 @@ type Worker struct {
 
 	slots    chan struct{} // one per job whose guest is running (Concurrency)
 	ahead    chan struct{} // one per job begun and not yet run (2 x Concurrency; job.go)
+	held     atomic.Int64  // early jobs being held until due (hold.go)
 	jobs     sync.WaitGroup
 	inFlight atomic.Int64 // deliveries received and not yet settled (acked or nacked)
 
@@ -233,6 +246,7 @@ func New(ctx context.Context, cfg Config) (*Worker, error) {
 	}
 	w.conn = conn
 	w.pub = broker.NewPublisher(conn)
+	w.pub.Lead = broker.DefaultLead // workers hold early jobs until their defer_until (host/job.go)
 	if err := w.declare(); err != nil {
 		return nil, err
 	}
