@@ -61,12 +61,18 @@ func runEnqueueScenario(ctx context.Context, e *env) *enqueueResult {
 				return res
 			}
 			r := res.rates[i]
+			stopProfile := e.profile()
+			cpu0 := cpuClock()
 			elapsed, err := v.run(ctx, e, r.n)
+			cpu := cpuClock().sub(cpu0).perJob(r.n)
+			stopProfile()
 			if err != nil {
 				r.add(0, err)
 				continue
 			}
 			r.add(float64(r.n)/elapsed.Seconds(), nil)
+			r.cpu = append(r.cpu, cpu)
+			progress("    CPU per job: %.0f us here, %.0f us RabbitMQ, %.0f us Redis", cpu[0], cpu[1], cpu[2])
 		}
 	}
 	return res

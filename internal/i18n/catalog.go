@@ -39,6 +39,7 @@ var messages = map[string]string{
 	"job failed; retrying":                                                                      "任务失败，将重试",
 	"job failed; sending it to the dead-letter queue":                                           "任务失败，发送到死信队列",
 	"malformed job message; sending it to the dead-letter queue":                                "任务消息格式错误，发送到死信队列",
+	"cannot record that the job is in progress":                                                 "无法记录任务正在运行",
 	"cannot acknowledge deliveries; the broker will redeliver them":                             "无法确认若干消息，RabbitMQ 将重新投递这些消息",
 	"cannot acknowledge the delivery; the broker will redeliver it":                             "无法确认消息，RabbitMQ 将重新投递该消息",
 	"cannot return the delivery to the queue; the broker will redeliver it":                     "无法将消息退回队列，RabbitMQ 将重新投递该消息",
