@@ -84,7 +84,7 @@ func (e *env) ceilingOnce(ctx context.Context) (float64, error) {
 	for i := range bodies {
 		bodies[i] = jobBody(queue, "noop")
 	}
-	if err := e.publishConfirmed(ctx, queue, bodies, 1000); err != nil {
+	if err := e.publishConfirmed(ctx, queue, bodies, 1000, false); err != nil {
 		return 0, fmt.Errorf("publish: %w", err)
 	}
 

@@ -233,8 +233,11 @@ func (e *env) declarePlain(queue string) error {
 }
 
 // publishConfirmed publishes bodies persistent to queue on a new channel in confirm mode, keeping
-// at most window messages unconfirmed (window 1: each publish waits for its confirmation).
-func (e *env) publishConfirmed(ctx context.Context, queue string, bodies [][]byte, window int) error {
+// at most window messages unconfirmed (window 1: each publish waits for its confirmation). With
+// arqMsg, each message also carries what arqhost's client sends besides the body (message id,
+// timestamp, the x-retry-count header, the mandatory flag; broker.JobPublishing), so that the
+// difference to the client is the client's own work.
+func (e *env) publishConfirmed(ctx context.Context, queue string, bodies [][]byte, window int, arqMsg bool) error {
 	ch, err := e.conn.Channel()
 	if err != nil {
 		return err
@@ -269,9 +272,12 @@ func (e *env) publishConfirmed(ctx context.Context, queue string, bodies [][]byt
 				return err
 			}
 		}
-		if err := ch.PublishWithContext(ctx, "", queue, false, false, amqp.Publishing{
-			DeliveryMode: amqp.Persistent, ContentType: "application/json", Body: b,
-		}); err != nil {
+		msg := amqp.Publishing{DeliveryMode: amqp.Persistent, ContentType: "application/json", Body: b}
+		if arqMsg {
+			msg.MessageId, msg.Timestamp = wire.NewID(), time.Now()
+			msg.Headers = amqp.Table{wire.HeaderRetryCount: int64(0)}
+		}
+		if err := ch.PublishWithContext(ctx, "", queue, arqMsg, false, msg); err != nil {
 			return err
 		}
 		outstanding++

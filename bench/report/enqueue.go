@@ -19,8 +19,9 @@ type enqueueVariant struct {
 }
 
 var enqueueVariants = []enqueueVariant{
-	{"plain_async", "plain amqp091, confirms, async window 1000 (reference)", false, plainPublish(1000)},
-	{"plain_seq", "plain amqp091, confirms, one at a time", true, plainPublish(1)},
+	{"plain_async", "plain amqp091, confirms, async window 1000 (reference)", false, plainPublish(1000, false)},
+	{"plain_async_arqmsg", "the same, with arqhost's message properties, header and mandatory flag", false, plainPublish(1000, true)},
+	{"plain_seq", "plain amqp091, confirms, one at a time", true, plainPublish(1, false)},
 	{"enqueue", "client.Enqueue, sequential, result store", true, clientEnqueue},
 	{"batch", "client.EnqueueBatch, batches of 1000, result store", false, clientBatch(true)},
 	{"batch_nostore", "client.EnqueueBatch, batches of 1000, no result store", false, clientBatch(false)},
@@ -79,8 +80,8 @@ func runEnqueueScenario(ctx context.Context, e *env) *enqueueResult {
 }
 
 // plainPublish publishes n arqhost job bodies with plain amqp091, confirms on, keeping at most
-// window unconfirmed.
-func plainPublish(window int) func(ctx context.Context, e *env, n int) (time.Duration, error) {
+// window unconfirmed; with arqMsg, as arqhost's messages (see publishConfirmed).
+func plainPublish(window int, arqMsg bool) func(ctx context.Context, e *env, n int) (time.Duration, error) {
 	return func(ctx context.Context, e *env, n int) (time.Duration, error) {
 		queue, _ := names("publish")
 		defer e.deletePlainQueue(queue)
@@ -92,7 +93,7 @@ func plainPublish(window int) func(ctx context.Context, e *env, n int) (time.Dur
 			bodies[i] = jobBody(queue, "noop")
 		}
 		start := time.Now()
-		if err := e.publishConfirmed(ctx, queue, bodies, window); err != nil {
+		if err := e.publishConfirmed(ctx, queue, bodies, window, arqMsg); err != nil {
 			return 0, err
 		}
 		return time.Since(start), nil
