@@ -348,8 +348,8 @@ type Request struct {
 }
 
 // EnqueueBatch sends many jobs, pipelining the broker's confirmations and the records' writes
-// (the records of the next 250 jobs are written while the previous 250 are published; a job is
-// never published before its queued record is stored). It returns the jobs in the order of reqs,
+// (records are written 250 at a time, ahead of the publishing; a job is never published before its
+// queued record is stored). It returns the jobs in the order of reqs,
 // and they reach the queue in that order; a job whose id was already known is returned with
 // Existing set and not sent again. On error, some jobs may have been sent: the error says which
 // failed, and their places in the returned slice are nil.
@@ -388,96 +388,91 @@ func (c *Client) EnqueueBatch(ctx context.Context, reqs []Request) ([]*Job, erro
 	return c.sendBatch(ctx, reqs, jobs, fresh, delays, idx, recs)
 }
 
-// batchChunk is how many jobs of a batch are published at a time: the queued records of the next
-// chunk are written while a chunk is being published, so that the two round trips overlap.
+// batchChunk is how many queued records of a batch are written at a time: the records of the
+// next chunk are written while the jobs of the previous ones are being published.
 const batchChunk = 250
 
+// errNoRecord marks the jobs of a batch that were not published because their queued records
+// could not be stored.
+var errNoRecord = errors.New("cannot store its queued record")
+
 // sendBatch writes the queued records (recs[k] for fresh[k], nil when already reserved) and
-// publishes the fresh jobs, chunk by chunk: no job is published before its record is stored, and
-// the records of chunk k+1 are written while chunk k is published. It fills jobs[idx[k]] for each
-// job sent and returns an error naming the ones that were not.
+// publishes the fresh jobs in one pipelined PublishBatch. No job is published before its record
+// is stored: each item waits (Item.Ready) for its chunk's records, which a goroutine writes a
+// chunk at a time ahead of the publishing. It fills jobs[idx[k]] for each job sent and returns an
+// error naming the ones that were not.
 func (c *Client) sendBatch(ctx context.Context, reqs []Request, jobs []*Job, fresh []*wire.Job, delays []time.Duration, idx []int, recs []*store.Record) ([]*Job, error) {
 	type chunk struct {
-		lo, hi int
-		err    error // writing the records
-		done   chan struct{}
+		err  error // writing the records
+		done chan struct{}
 	}
 	var chunks []*chunk
-	for lo := 0; lo < len(fresh); lo += batchChunk {
-		chunks = append(chunks, &chunk{lo: lo, hi: min(lo+batchChunk, len(fresh)), done: make(chan struct{})})
-	}
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		for _, ch := range chunks {
-			var rs []*store.Record
-			for _, r := range recs[ch.lo:ch.hi] {
-				if r != nil {
-					rs = append(rs, r)
+	if c.store != nil {
+		for lo := 0; lo < len(fresh); lo += batchChunk {
+			chunks = append(chunks, &chunk{done: make(chan struct{})})
+		}
+		go func() {
+			var failed error
+			for n, ch := range chunks {
+				if failed == nil && ctx.Err() == nil {
+					var rs []*store.Record
+					for _, r := range recs[n*batchChunk : min((n+1)*batchChunk, len(fresh))] {
+						if r != nil {
+							rs = append(rs, r)
+						}
+					}
+					if len(rs) > 0 {
+						if _, err := c.store.WriteMany(ctx, rs); err != nil {
+							failed = err
+						}
+					}
 				}
+				if failed == nil && ctx.Err() != nil {
+					failed = ctx.Err()
+				}
+				if failed != nil { // this chunk and the later ones are not published
+					ch.err = fmt.Errorf("%w: %w", errNoRecord, failed)
+				}
+				close(ch.done)
 			}
-			if len(rs) > 0 {
-				_, ch.err = c.store.WriteMany(ctx, rs)
-			}
-			close(ch.done)
-			if ch.err != nil {
-				return // the later chunks are not sent
-			}
-			select {
-			case <-stop:
-				return
-			default:
+		}()
+	}
+	items := make([]broker.Item, len(fresh))
+	for k, j := range fresh {
+		items[k] = broker.Item{Queue: j.Queue, Delay: delays[k], Msg: broker.JobPublishing(j, nil)}
+		if chunks != nil {
+			ch := chunks[k/batchChunk]
+			items[k].Ready = func() error {
+				<-ch.done
+				return ch.err
 			}
 		}
-	}()
-
-	var failed []string
-	nFailed := 0
-	fail := func(k int, err error, free bool) {
-		i := idx[k]
+		jobs[idx[k]] = c.handle(j)
+	}
+	err := c.pub.PublishBatch(ctx, items)
+	for _, ch := range chunks { // the writer is done before the ids are freed below
+		<-ch.done
+	}
+	if err == nil {
+		return jobs, nil
+	}
+	var be *broker.BatchError
+	if !errors.As(err, &be) {
+		return jobs, fmt.Errorf("enqueue batch: %w", err)
+	}
+	// Report the failed items by their place in reqs, and free the ids of those surely not sent.
+	failed := make([]string, 0, 3)
+	for _, f := range be.Failed {
+		i := idx[f.Index]
 		if len(failed) < 3 {
-			failed = append(failed, fmt.Sprintf("item %d (%s): %v", i, reqs[i].Task, err))
+			failed = append(failed, fmt.Sprintf("item %d (%s): %v", i, reqs[i].Task, f.Err))
 		}
-		nFailed++
-		if c.store != nil && free {
-			_ = c.store.Delete(context.WithoutCancel(ctx), fresh[k].ID)
+		if c.store != nil && (refused(f.Err) || errors.Is(f.Err, errNoRecord)) {
+			_ = c.store.Delete(context.WithoutCancel(ctx), fresh[f.Index].ID)
 		}
 		jobs[i] = nil
 	}
-	for n, ch := range chunks {
-		<-ch.done
-		if ch.err != nil {
-			// Nothing from this chunk on was published: free their ids.
-			for _, rest := range chunks[n:] {
-				for k := rest.lo; k < rest.hi; k++ {
-					fail(k, fmt.Errorf("cannot store its record: %w", ch.err), true)
-				}
-			}
-			break
-		}
-		items := make([]broker.Item, 0, ch.hi-ch.lo)
-		for k := ch.lo; k < ch.hi; k++ {
-			items = append(items, broker.Item{Queue: fresh[k].Queue, Delay: delays[k], Msg: broker.JobPublishing(fresh[k], nil)})
-			jobs[idx[k]] = c.handle(fresh[k])
-		}
-		if err := c.pub.PublishBatch(ctx, items); err != nil {
-			var be *broker.BatchError
-			if !errors.As(err, &be) {
-				for k := ch.lo; k < ch.hi; k++ {
-					fail(k, err, false)
-				}
-				continue
-			}
-			// Free the ids of the refused ones: the broker surely does not have them.
-			for _, f := range be.Failed {
-				fail(ch.lo+f.Index, f.Err, refused(f.Err))
-			}
-		}
-	}
-	if nFailed > 0 {
-		return jobs, fmt.Errorf("enqueue batch: %d of %d jobs not enqueued: %s", nFailed, len(reqs), strings.Join(failed, "; "))
-	}
-	return jobs, nil
+	return jobs, fmt.Errorf("enqueue batch: %d of %d jobs not enqueued: %s", len(be.Failed), len(reqs), strings.Join(failed, "; "))
 }
 
 // refused reports whether a publish error means the broker certainly did not take the message

@@ -217,6 +217,18 @@ func (p *Publisher) open(ctx context.Context) (*pubChannel, error) {
 type target struct {
 	queue, exchange, key string
 	msg                  amqp.Publishing
+	ready                func() error // Item.Ready
+}
+
+// isReady calls the item's Ready once; later calls (publishing again after a lost channel) return
+// nil.
+func (t *target) isReady() error {
+	if t.ready == nil {
+		return nil
+	}
+	err := t.ready()
+	t.ready = nil
+	return err
 }
 
 // prepare resolves where a message goes and readies a delayed one for the delay levels.
@@ -329,6 +341,10 @@ type Item struct {
 	Queue string
 	Delay time.Duration
 	Msg   amqp.Publishing
+	// Ready, if set, is called just before the item is published (in its turn: the items before it
+	// are on their way meanwhile) and may block; an error fails the item, which is not published.
+	// The client waits there for the item's queued record to be stored.
+	Ready func() error
 }
 
 // ItemError is the failure of one item of a batch.
@@ -388,6 +404,7 @@ func (p *Publisher) PublishBatch(ctx context.Context, items []Item) error {
 			errs[i] = err
 			continue
 		}
+		t.ready = it.Ready
 		targets[i] = t
 		todo = append(todo, i)
 	}
@@ -473,6 +490,10 @@ func (p *Publisher) publishRound(ctx context.Context, targets []target, todo []i
 			queue = queue[1:]
 		}
 		t := &targets[i]
+		if err := t.isReady(); err != nil {
+			errs[i] = err
+			continue
+		}
 		dc, err := pc.ch.PublishWithDeferredConfirm(t.exchange, t.key, true, false, t.msg)
 		if err != nil {
 			if pc.ch.IsClosed() || errors.Is(err, amqp.ErrClosed) {
@@ -514,6 +535,10 @@ func (p *Publisher) publishAlone(ctx context.Context, targets []target, todo []i
 			}
 		}
 		t := &targets[i]
+		if err := t.isReady(); err != nil {
+			errs[i] = err
+			continue
+		}
 		dc, err := pc.ch.PublishWithDeferredConfirm(t.exchange, t.key, true, false, t.msg)
 		if err != nil {
 			if pc.ch.IsClosed() || errors.Is(err, amqp.ErrClosed) {
