@@ -266,3 +266,46 @@ func TestPublishChannelError(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Item.Ready is called once per item, in order, before it is published; an item whose Ready fails
+// is not published and is reported, and the others go through.
+func TestPublishBatchReady(t *testing.T) {
+	t.Parallel()
+	c := dialTest(t)
+	q := testName(t)
+	declareTest(t, c, q, QueueOptions{})
+	p := NewPublisher(c)
+	defer p.Close()
+	ctx := ctxTest(t)
+	deliveries := consume(t, c, q)
+	var calls []int
+	notReady := errors.New("record not stored")
+	items := make([]Item, 6)
+	for i := range items {
+		items[i] = Item{Queue: q, Msg: amqp.Publishing{MessageId: strconv.Itoa(i), Body: []byte("x")}, Ready: func() error {
+			calls = append(calls, i)
+			if i >= 4 {
+				return notReady
+			}
+			return nil
+		}}
+	}
+	err := p.PublishBatch(ctx, items)
+	var be *BatchError
+	if !errors.As(err, &be) || len(be.Failed) != 2 || be.Failed[0].Index != 4 || !errors.Is(be.Failed[1].Err, notReady) {
+		t.Fatalf("PublishBatch: %v", err)
+	}
+	if fmt.Sprint(calls) != "[0 1 2 3 4 5]" {
+		t.Fatalf("Ready calls %v", calls)
+	}
+	for i := range 4 {
+		if m := receive(t, deliveries, 10*time.Second); m.MessageId != strconv.Itoa(i) {
+			t.Fatalf("delivery %d: message %s", i, m.MessageId)
+		}
+	}
+	select {
+	case m := <-deliveries:
+		t.Fatalf("message %s published although its Ready failed", m.MessageId)
+	case <-time.After(200 * time.Millisecond):
+	}
+}
