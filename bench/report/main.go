@@ -191,6 +191,12 @@ func run(ctx context.Context, o options) error {
 		if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
 			return err
 		}
+		// The history of changes below the marker (written by hand) is kept from the old file.
+		if old, err := os.ReadFile(o.out); err == nil {
+			if i := strings.Index(string(old), historyMarker); i >= 0 {
+				text += "\n" + string(old[i:])
+			}
+		}
 		if err := os.WriteFile(o.out, []byte(text), 0o644); err != nil {
 			return err
 		}
@@ -198,6 +204,10 @@ func run(ctx context.Context, o options) error {
 	}
 	return nil
 }
+
+// historyMarker starts the part of the -o file that a new run keeps: the before/after record of
+// the changes that made arqhost faster, written by hand.
+const historyMarker = "<!-- history: kept by bench/report -->"
 
 // progress tells the person waiting what is happening, on stderr (stdout carries the report).
 func progress(format string, args ...any) {
