@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/arqhost/arqhost/host"
@@ -15,7 +17,7 @@ import (
 )
 
 // Latency: enqueue-to-result time of the Go no-op task at a steady offered load: by default half,
-// and then a quarter, of the median rate of the Go no-op drain (-latency-loads). An open-loop pacer starts job i at t0 + i/rate whatever
+// and then a quarter, of the end-to-end maximum (latencyMax; -latency-loads, -latency-rate). An open-loop pacer starts job i at t0 + i/rate whatever
 // happened to the earlier ones; each job's goroutine calls client.Enqueue (the queued record, the
 // publish and its confirmation) and then Job.Wait (one Redis GET, then the shared pub/sub
 // subscription announces the result). The latency is the time from calling Enqueue to Wait
@@ -71,6 +73,17 @@ func runLatencyScenario(ctx context.Context, e *env, base float64, fractions []f
 	return res
 }
 
+// latencyMax measures the end-to-end maximum the latency loads are fractions of: the same worker
+// and client, with 256 goroutines each enqueueing a job and waiting for its result, then the next,
+// for -latency-duration. Producing and consuming at once, on the same two cores, sustains less than
+// a drain of a full queue, where nothing is being published.
+func (e *env) latencyMax(ctx context.Context) (float64, error) {
+	r, err := e.latencyOnce(ctx, 0)
+	return r.finished, err
+}
+
+// latencyOnce runs one latency measurement with a fresh worker and client: jobs offered at rate
+// (open loop), or for rate 0 the closed loop of latencyMax.
 func (e *env) latencyOnce(ctx context.Context, rate float64) (latencyRun, error) {
 	queue, prefix := names("latency")
 	defer e.cleanup(queue, prefix)
@@ -175,6 +188,37 @@ func (e *env) latencyOnce(ctx context.Context, rate float64) (latencyRun, error)
 		return r, ctx.Err()
 	}
 
+	if rate == 0 { // closed loop: as fast as 256 producers get results back
+		if _, err := pace(200); err != nil {
+			return latencyRun{}, fmt.Errorf("warm-up: %w", err)
+		}
+		var done atomic.Int64
+		var firstErr error
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		t0 := time.Now()
+		until := t0.Add(e.opts.latencyDuration)
+		for range 256 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for time.Now().Before(until) && ctx.Err() == nil {
+					if _, _, err := oneJob(); err != nil {
+						mu.Lock()
+						firstErr = cmp.Or(firstErr, err)
+						mu.Unlock()
+						return
+					}
+					done.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if firstErr != nil {
+			return latencyRun{}, firstErr
+		}
+		return latencyRun{jobs: int(done.Load()), finished: float64(done.Load()) / time.Since(t0).Seconds()}, ctx.Err()
+	}
 	if _, err := pace(max(100, int(rate/2))); err != nil {
 		return latencyRun{}, fmt.Errorf("warm-up: %w", err)
 	}

@@ -75,7 +75,7 @@ func main() {
 	flag.StringVar(&o.arqhost, "arqhost", "build/arqhost", "the arqhost binary, for the memory scenario (make arqhost)")
 	flag.IntVar(&o.seqN, "seq-n", 5000, "jobs per sequential (one confirm at a time) enqueue; at most -n")
 	flag.DurationVar(&o.latencyDuration, "latency-duration", 10*time.Second, "how long the latency scenario offers load, per run")
-	flag.Float64Var(&o.latencyRate, "latency-rate", 0, "base rate of the latency scenario's loads, jobs/s; 0 = the Go no-op drain's median")
+	flag.Float64Var(&o.latencyRate, "latency-rate", 0, "base rate of the latency scenario's loads, jobs/s; 0 = the end-to-end maximum, measured first")
 	flag.BoolVar(&o.delays, "delays", true, "run the delayed-jobs scenario (takes at least -delay-max)")
 	flag.IntVar(&o.delayN, "delay-n", 10000, "jobs of the delayed-jobs scenario")
 	flag.DurationVar(&o.delayMin, "delay-min", 100*time.Millisecond, "shortest delay of the delayed-jobs scenario")
@@ -167,10 +167,13 @@ func run(ctx context.Context, o options) error {
 	if want["latency"] {
 		base := o.latencyRate
 		if base <= 0 {
-			base = 2000 // without a Go no-op drain to take fractions of
-			if d := r.drain("noop"); d != nil && d.median() > 0 {
-				base = d.median()
+			progress("latency: measuring the end-to-end maximum (256 producers, enqueue then wait, for %s)", o.latencyDuration)
+			m, err := e.latencyMax(ctx)
+			if err != nil {
+				return fmt.Errorf("latency maximum: %w", err)
 			}
+			progress("  latency: end-to-end maximum %.0f jobs/s", m)
+			base = m
 		}
 		r.latency = runLatencyScenario(ctx, e, base, fractions(o.latencyLoads))
 	}

@@ -19,7 +19,7 @@ import (
 
 const (
 	// lanes is how many pipelines may be out at once.
-	lanes = 1
+	lanes = 2
 	// maxBatch is the most operations in one pipeline.
 	maxBatch = 256
 	// batchTimeout bounds one pipeline's round trip.
