@@ -96,6 +96,7 @@ func (e *env) ceilingOnce(ctx context.Context) (float64, error) {
 	if err := ch.Qos(e.opts.prefetch, 0, false); err != nil {
 		return 0, err
 	}
+	quiesce()
 	cpu0 := cpuClock()
 	start := time.Now()
 	deliveries, err := ch.Consume(queue, "ceiling", false, false, false, false, nil)

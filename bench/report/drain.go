@@ -151,6 +151,7 @@ func (e *env) drainOnce(ctx context.Context, dc drainCase) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
+	quiesce()
 	stopProfile := e.profile()
 	cpu0 := cpuClock()
 	start := time.Now()

@@ -62,6 +62,7 @@ func runEnqueueScenario(ctx context.Context, e *env) *enqueueResult {
 				return res
 			}
 			r := res.rates[i]
+			quiesce()
 			stopProfile := e.profile()
 			cpu0 := cpuClock()
 			elapsed, err := v.run(ctx, e, r.n)
