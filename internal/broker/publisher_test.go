@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -37,12 +38,7 @@ func TestJobPublishing(t *testing.T) {
 
 func TestPublishConfirmed(t *testing.T) {
 	t.Parallel()
-	c := dialTest(t)
-	q := testName(t)
-	declareTest(t, c, q, QueueOptions{})
-	p := NewPublisher(c)
-	defer p.Close()
-	ctx := ctxTest(t)
+	c, q, p, ctx := publisherTest(t)
 
 	// Concurrent publishers share the pool.
 	const writers, each = 16, 50
@@ -118,12 +114,7 @@ func TestPublishUnroutable(t *testing.T) {
 
 func TestPublishBatch(t *testing.T) {
 	t.Parallel()
-	c := dialTest(t)
-	q := testName(t)
-	declareTest(t, c, q, QueueOptions{})
-	p := NewPublisher(c)
-	defer p.Close()
-	ctx := ctxTest(t)
+	c, q, p, ctx := publisherTest(t)
 	deliveries := consume(t, c, q)
 
 	const n = 1000
@@ -151,12 +142,7 @@ func TestPublishBatch(t *testing.T) {
 
 func TestPublishBatchErrors(t *testing.T) {
 	t.Parallel()
-	c := dialTest(t)
-	q := testName(t)
-	declareTest(t, c, q, QueueOptions{})
-	p := NewPublisher(c)
-	defer p.Close()
-	ctx := ctxTest(t)
+	c, q, p, ctx := publisherTest(t)
 	missing := testName(t)
 	items := []Item{
 		{Queue: q, Msg: amqp.Publishing{Body: []byte("0")}},
@@ -271,12 +257,7 @@ func TestPublishChannelError(t *testing.T) {
 // is not published and is reported, and the others go through.
 func TestPublishBatchReady(t *testing.T) {
 	t.Parallel()
-	c := dialTest(t)
-	q := testName(t)
-	declareTest(t, c, q, QueueOptions{})
-	p := NewPublisher(c)
-	defer p.Close()
-	ctx := ctxTest(t)
+	c, q, p, ctx := publisherTest(t)
 	deliveries := consume(t, c, q)
 	var calls []int
 	notReady := errors.New("record not stored")
@@ -308,4 +289,15 @@ func TestPublishBatchReady(t *testing.T) {
 		t.Fatalf("message %s published although its Ready failed", m.MessageId)
 	case <-time.After(200 * time.Millisecond):
 	}
+}
+
+// publisherTest dials, declares a fresh queue and opens a Publisher (closed when the test ends).
+func publisherTest(t *testing.T) (*Conn, string, *Publisher, context.Context) {
+	t.Helper()
+	c := dialTest(t)
+	q := testName(t)
+	declareTest(t, c, q, QueueOptions{})
+	p := NewPublisher(c)
+	t.Cleanup(func() { p.Close() })
+	return c, q, p, ctxTest(t)
 }

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"github.com/arqhost/arqhost/internal/wire"
+
 	"github.com/arqhost/arqhost/internal/jsonscan"
 
 	"bytes"
@@ -307,40 +309,16 @@ func appendTime(b []byte, t *time.Time) []byte {
 		return append(b, "null"...)
 	}
 	u := t.UTC()
-	year, month, day := u.Date()
-	if year < 0 || year > 9999 {
+	if year := u.Year(); year < 0 || year > 9999 {
 		b = append(b, '"')
 		b = u.AppendFormat(b, TimeLayout)
 		return append(b, '"')
 	}
-	hour, minute, sec := u.Clock()
 	b = append(b, '"')
-	b = appendDigits(b, year, 4)
-	b = append(b, '-')
-	b = appendDigits(b, int(month), 2)
-	b = append(b, '-')
-	b = appendDigits(b, day, 2)
-	b = append(b, 'T')
-	b = appendDigits(b, hour, 2)
-	b = append(b, ':')
-	b = appendDigits(b, minute, 2)
-	b = append(b, ':')
-	b = appendDigits(b, sec, 2)
+	b = wire.AppendDateTime(b, u)
 	b = append(b, '.')
-	b = appendDigits(b, u.Nanosecond()/1000, 6)
+	b = wire.AppendMicros(b, u)
 	return append(b, `+00:00"`...)
-}
-
-// appendDigits appends v (not negative) in exactly n decimal digits.
-func appendDigits(b []byte, v, n int) []byte {
-	for i := n - 1; i >= 0; i-- {
-		b = append(b, 0)
-	}
-	for i := len(b) - 1; i >= len(b)-n; i-- {
-		b[i] = byte('0' + v%10)
-		v /= 10
-	}
-	return b
 }
 
 // appendRaw appends a raw JSON field compacted (as encoding/json writes a RawMessage), or def

@@ -17,19 +17,7 @@ func FormatTime(t time.Time) string {
 
 // AppendTime appends FormatTime(t) to b.
 func AppendTime(b []byte, t time.Time) []byte {
-	year, month, day := t.Date()
-	hour, minute, sec := t.Clock()
-	b = appendInt(b, year, 4)
-	b = append(b, '-')
-	b = appendInt(b, int(month), 2)
-	b = append(b, '-')
-	b = appendInt(b, day, 2)
-	b = append(b, 'T')
-	b = appendInt(b, hour, 2)
-	b = append(b, ':')
-	b = appendInt(b, minute, 2)
-	b = append(b, ':')
-	b = appendInt(b, sec, 2)
+	b = AppendDateTime(b, t)
 	if us := t.Nanosecond() / 1000; us != 0 {
 		b = append(b, '.')
 		b = appendInt(b, us, 6)
@@ -49,6 +37,31 @@ func AppendTime(b []byte, t time.Time) []byte {
 		b = appendInt(b, off%60, 2)
 	}
 	return b
+}
+
+// AppendDateTime appends t's date and time of day in t's zone, 2026-01-15T10:30:00, without a
+// fraction or an offset; AppendMicros appends the fraction.
+func AppendDateTime(b []byte, t time.Time) []byte {
+	year, month, day := t.Date()
+	hour, minute, sec := t.Clock()
+	b = appendInt(b, year, 4)
+	b = append(b, '-')
+	b = appendInt(b, int(month), 2)
+	b = append(b, '-')
+	b = appendInt(b, day, 2)
+	b = append(b, 'T')
+	b = appendInt(b, hour, 2)
+	b = append(b, ':')
+	b = appendInt(b, minute, 2)
+	b = append(b, ':')
+	b = appendInt(b, sec, 2)
+	return b
+}
+
+// AppendMicros appends t's microseconds as six digits, 123456.
+func AppendMicros(b []byte, t time.Time) []byte {
+	return appendInt(b, t.Nanosecond()/1000, 6)
+
 }
 
 // appendInt appends n zero-padded to width digits (a minus sign for negative n, as Go years
