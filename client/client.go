@@ -181,6 +181,9 @@ func NoExpiry() Option {
 }
 
 func (a Args) apply(r *request) error {
+	if a == nil {
+		a = Args{} // no arguments: [], not null
+	}
 	b, err := json.Marshal([]any(a))
 	if err != nil {
 		return fmt.Errorf("args: %w", err)
@@ -190,6 +193,9 @@ func (a Args) apply(r *request) error {
 }
 
 func (k Kwargs) apply(r *request) error {
+	if k == nil {
+		k = Kwargs{} // no keyword arguments: {}, not null
+	}
 	b, err := json.Marshal(map[string]any(k))
 	if err != nil {
 		return fmt.Errorf("kwargs: %w", err)

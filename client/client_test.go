@@ -122,6 +122,26 @@ func TestDeferredJobCarriesDeferUntilAndLaterExpiry(t *testing.T) {
 	}
 }
 
+// A nil Args or Kwargs means none ([] and {}), not null.
+func TestNilArgsAndKwargs(t *testing.T) {
+	t.Parallel()
+	c, queue := setup(t)
+	var args client.Args
+	var kwargs client.Kwargs
+	if _, err := c.Enqueue(context.Background(), "t", args, kwargs); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.EnqueueBatch(context.Background(), []client.Request{{Task: "t", Options: []client.Option{args, kwargs}}}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		d := get(t, queue)
+		if !strings.Contains(string(d.Body), `"args": []`) || !strings.Contains(string(d.Body), `"kwargs": {}`) {
+			t.Fatalf("body %s", d.Body)
+		}
+	}
+}
+
 func TestBadOptionsAreClearErrors(t *testing.T) {
 	t.Parallel()
 	c, _ := setup(t)
