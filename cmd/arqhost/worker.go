@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -67,7 +68,8 @@ func (a *app) runWorker(parent context.Context) error {
 		Modules:    a.cfg.ModulesDir, CacheDir: a.cfg.CacheDir, WorkerID: a.cfg.WorkerName,
 		WatchModules: a.cfg.WatchModules, ModulesPoll: a.cfg.ModulesPoll,
 		Burst: a.cfg.Burst, BurstTimeout: a.cfg.BurstTimeout, ShutdownGrace: a.cfg.ShutdownGrace,
-		Logger: log, Metrics: reg,
+		InProgressAfter: inProgressAfter(a.cfg.InProgressAfter),
+		Logger:          log, Metrics: reg,
 	}
 	dctx, cancel := context.WithTimeout(ctx, a.cfg.ConnectionTimeout)
 	w, err := host.New(dctx, cfg)
@@ -109,4 +111,13 @@ func reloadOnHangup(ctx context.Context, hup <-chan os.Signal, w *host.Worker, l
 			_, _ = w.Reload(ctx)
 		}
 	}
+}
+
+// inProgressAfter maps the configuration's in_progress_after (0 = before every job) to
+// host.Config's (0 = the default, negative = before every job).
+func inProgressAfter(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

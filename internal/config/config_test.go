@@ -67,6 +67,7 @@ func TestDefault(t *testing.T) {
 		MemoryLimit:       256 << 20,
 		BurstTimeout:      300 * time.Second,
 		ShutdownGrace:     30 * time.Second,
+		InProgressAfter:   50 * time.Millisecond,
 		ModulesDir:        "./modules",
 		WatchModules:      true,
 		ResultStorage:     true,
@@ -139,6 +140,7 @@ func TestEachEnvVar(t *testing.T) {
 		{"ARQ_BURST_MODE", "True", nil, func(c *Config) { c.Burst = true }},
 		{"ARQ_BURST_TIMEOUT", "60.0", nil, func(c *Config) { c.BurstTimeout = time.Minute }},
 		{"ARQ_SHUTDOWN_GRACE", "2m", nil, func(c *Config) { c.ShutdownGrace = 2 * time.Minute }},
+		{"ARQ_IN_PROGRESS_AFTER", "0", nil, func(c *Config) { c.InProgressAfter = 0 }},
 		{"ARQ_WORKER_NAME", "w-1", nil, func(c *Config) { c.WorkerName = "w-1" }},
 		{"ARQ_MODULES_DIR", "/srv/mods", nil, func(c *Config) { c.ModulesDir = "/srv/mods" }},
 		{"ARQ_CACHE_DIR", "/tmp/cache", nil, func(c *Config) { c.CacheDir = "/tmp/cache" }},
@@ -254,6 +256,7 @@ func TestSampleFile(t *testing.T) {
 		Burst:             false,
 		BurstTimeout:      10 * time.Minute,
 		ShutdownGrace:     45 * time.Second,
+		InProgressAfter:   time.Second,
 		WorkerName:        "worker-a",
 		ModulesDir:        "/srv/arqhost/modules",
 		CacheDir:          "/var/cache/arqhost",
@@ -556,6 +559,9 @@ func TestErrors(t *testing.T) {
 			want: `env ARQ_MAX_RETRIES: "three" is not a whole number`},
 		{name: "password of a URL given to the wrong setting", env: map[string]string{"ARQ_MAX_RETRIES": "redis://:hunter2@r"},
 			want: `env ARQ_MAX_RETRIES: "redis://:xxxxx@r" is not a whole number`},
+		// url.Parse's own message would quote the password written without percent-encoding.
+		{name: "password with a slash, not percent-encoded", args: []string{"--rabbitmq-url", "amqp://u:hunter2/secret@mq:5672/"},
+			want: `flag --rabbitmq-url: "amqp://u:xxxxx@mq:5672/" is not a valid URL (a user name or password holding reserved characters such as @ / : % # ? must be percent-encoded)`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

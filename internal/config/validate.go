@@ -60,6 +60,9 @@ func validate(c *Config, origins map[string]origin) []error {
 	}
 	positive("BurstTimeout", c.BurstTimeout)
 	positive("ShutdownGrace", c.ShutdownGrace)
+	if c.InProgressAfter < 0 {
+		bad("InProgressAfter", "must not be negative, got %s", formatDuration(c.InProgressAfter))
+	}
 	if c.ModulesPoll < 0 {
 		bad("ModulesPoll", "must not be negative, got %s", formatDuration(c.ModulesPoll))
 	}
@@ -141,10 +144,31 @@ func checkURL(raw string, schemes []string, strict bool) string {
 			if errors.As(err, &ue) {
 				err = ue.Err
 			}
+			// url.Parse quotes the part it could not read, which for a password written without
+			// percent-encoding is the password or a piece of it: then say what is wrong without it.
+			if quotesUserinfo(raw[i+3:], err.Error()) {
+				return fmt.Sprintf("%q is not a valid URL (a user name or password holding reserved characters such as @ / : %% # ? must be percent-encoded)", Redact(raw))
+			}
 			return fmt.Sprintf("%q is not a valid URL: %s", Redact(raw), Redact(err.Error()))
 		}
 	}
 	return ""
+}
+
+// quotesUserinfo reports whether msg holds four or more characters in a row of what may be the
+// user name and password of a URL (rest is the URL after "://": up to its last "@").
+func quotesUserinfo(rest, msg string) bool {
+	at := strings.LastIndexByte(rest, '@')
+	if at < 0 {
+		return false
+	}
+	userinfo := rest[:at]
+	for k := 0; k+4 <= len(userinfo); k++ {
+		if strings.Contains(msg, userinfo[k:k+4]) {
+			return true
+		}
+	}
+	return len(userinfo) > 0 && len(userinfo) < 4 && strings.Contains(msg, userinfo)
 }
 
 // checkQueues returns what is wrong with a list of queue names.
