@@ -255,8 +255,11 @@ func (w *Worker) settle(ctx context.Context, d amqp.Delivery, log jobLog, job *w
 	switch {
 	case o.Kind == wasm.Success:
 		rec.Result = o.Result
-		log.Info("job completed", "duration", end.Sub(start))
-		w.finish(ctx, d, log, rec, nil)
+		// Logged once the result is stored: a job whose result could not be stored runs again,
+		// and this line then appears once, for the run that counted.
+		if w.finish(ctx, d, log, rec, nil) {
+			log.Info("job completed", "duration", end.Sub(start))
+		}
 		return
 	case o.Kind == wasm.Canceled:
 		rec.Status = store.StatusAborted
@@ -308,9 +311,9 @@ type publication struct {
 }
 
 // finish publishes pub (if any) and waits for the broker's confirmation, writes rec (if any),
-// and only then acks the delivery. When either step fails the delivery is requeued: it will be
-// handled again, and the record decides whether it runs again.
-func (w *Worker) finish(ctx context.Context, d amqp.Delivery, log jobLog, rec *store.Record, pub *publication) {
+// and only then acks the delivery; it reports whether it did. When either step fails the delivery
+// is requeued: it will be handled again, and the record decides whether it runs again.
+func (w *Worker) finish(ctx context.Context, d amqp.Delivery, log jobLog, rec *store.Record, pub *publication) bool {
 	if pub != nil {
 		if err := w.persist(ctx, log, "publish the job's retry or dead-letter copy", func(ctx context.Context) error {
 			ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -321,7 +324,7 @@ func (w *Worker) finish(ctx context.Context, d amqp.Delivery, log jobLog, rec *s
 			return w.pub.Publish(ctx, pub.queue, pub.delay, pub.msg)
 		}); err != nil {
 			w.requeue(d, log, "cannot publish the job's retry or dead-letter copy", err)
-			return
+			return false
 		}
 	}
 	if rec != nil && w.store != nil {
@@ -330,10 +333,11 @@ func (w *Worker) finish(ctx context.Context, d amqp.Delivery, log jobLog, rec *s
 			return err
 		}); err != nil {
 			w.requeue(d, log, "cannot record the job's result", err)
-			return
+			return false
 		}
 	}
 	w.ack(d, log)
+	return true
 }
 
 // persistFor is how long a finished job's bookkeeping is retried in place (Redis or the broker
