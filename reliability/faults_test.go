@@ -1,0 +1,248 @@
+package reliability
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/arqhost/arqhost/client"
+)
+
+// mixed enqueues n jobs, nine in ten no-ops and one in ten 30 ms sleeps, interleaved, so that jobs
+// are running at any moment a fault strikes.
+func (s *scenario) mixed(n int, opts ...client.Option) []string {
+	s.t.Helper()
+	var ids []string
+	for len(ids) < n {
+		k := min(450, n-len(ids))
+		ids = append(ids, s.enqueue(k-k/10, "noop")...)
+		ids = append(ids, s.enqueue(k/10, "sleep", "30ms")...)
+	}
+	return ids
+}
+
+// swap installs a new version of a module file (the same code with a custom section added, so
+// its digest changes) the way an operator should: write aside, rename over.
+func (s *scenario) swap(file string, n int) {
+	s.t.Helper()
+	path := filepath.Join(s.modules, file)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	name := fmt.Sprintf("arqrel-swap-%d", n)
+	section := append([]byte{byte(len(name))}, name...)
+	data = append(data, 0, byte(len(section))) // custom section id 0, size (< 128)
+	data = append(data, section...)
+	tmp := filepath.Join(s.modules, "."+file+".new")
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		s.t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// notes counts log lines of interest across the scenario's workers.
+func (s *scenario) notes(msgs map[string]string) string {
+	var parts []string
+	for label, msg := range msgs {
+		if n := len(s.logLines(msg)); n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, label))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+var redeliveryNotes = map[string]string{
+	"duplicate deliveries skipped": "job already finished; acknowledging the duplicate delivery without running it",
+	"jobs returned to the queue":   "job interrupted by shutdown; returning it to the queue",
+	"module versions swapped in":   moduleReplaced,
+}
+
+const moduleReplaced = "module replaced: new jobs run on the new version, running ones finish on the old"
+
+// kill -9 of a worker in the middle of a stream of jobs, repeatedly, with a hot swap of the module
+// between two kills; then a new worker finishes. A job whose result was stored before its worker
+// died is acknowledged without running again when it comes back; one that was not runs again,
+// and only its last run stores a result.
+func TestKillNineMidStream(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t, "kill9", "email.wasm", "hostile.wasm")
+	n, kills := size(1500, 20000), size(2, 8)
+	ids := s.mixed(n)
+	start := time.Now()
+	for k := 1; k <= kills; k++ {
+		w := s.start()
+		s.waitCompleted(ids, k*n/(kills+1), 3*time.Minute)
+		if k == 1 {
+			s.swap("email.wasm", k)
+			s.waitCompleted(ids, k*n/(kills+1)+n/(4*(kills+1)), 3*time.Minute) // some on the new version
+		}
+		w.kill9()
+	}
+	last := s.start()
+	s.waitTerminal(ids, 5*time.Minute)
+	if !last.stop(30 * time.Second) {
+		t.Error("the last worker did not stop within 30 s of SIGTERM")
+	}
+	r := s.account(ids, nil)
+	r.Scenario = fmt.Sprintf("kill -9 of the worker %d times mid-stream (a hot swap between kills), then a new worker", kills)
+	r.Took = time.Since(start)
+	r.Notes = s.notes(redeliveryNotes)
+	r.Pass = r.Completed == len(ids) && r.DLQ == 0
+	record(t, r)
+}
+
+// Redis away for a while during processing: no delivery is acknowledged without its result. A
+// worker retries storing a finished job's result for up to 30 s before it returns the job to the
+// queue (where it would run again); an outage shorter than that delays results and loses nothing.
+// Checks before a run that fail return the job to the queue untouched. A hot swap happens during
+// the outage.
+func TestRedisOutage(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t, "redis", "email.wasm", "hostile.wasm")
+	p := newProxy(t, "127.0.0.1:6379")
+	n, outage := size(1500, 20000), size(3*time.Second, 20*time.Second)
+	ids := s.mixed(n)
+	start := time.Now()
+	w := s.start("--redis-url", "redis://"+p.addr()+"/0")
+	s.waitCompleted(ids, n/3, 3*time.Minute)
+	p.cut()
+	s.swap("email.wasm", 1)
+	time.Sleep(outage)
+	p.restore()
+	s.waitTerminal(ids, 5*time.Minute)
+	if !w.stop(30 * time.Second) {
+		t.Error("the worker did not stop within 30 s of SIGTERM")
+	}
+	r := s.account(ids, nil)
+	r.Scenario = fmt.Sprintf("Redis unreachable for %s mid-stream (a hot swap during it)", outage)
+	r.Took = time.Since(start)
+	r.Notes = s.notes(map[string]string{
+		"results stored after retrying":       "cannot record the job's result yet; trying again",
+		"jobs returned untouched (no record)": "cannot read the job's record; returning the job to the queue",
+		"module versions swapped in":          moduleReplaced,
+		"duplicate deliveries skipped":        redeliveryNotes["duplicate deliveries skipped"],
+	})
+	r.Pass = r.Completed == len(ids) && r.DLQ == 0
+	record(t, r)
+}
+
+// The broker away while jobs are queued, delayed and running. In the small run the worker's
+// connection goes through a proxy that is cut (other tests share the broker); the long run
+// restarts RabbitMQ itself (rabbitmqctl stop_app / start_app) and runs before the parallel tests,
+// alone. Classic and quorum queues.
+func TestBrokerOutage(t *testing.T) {
+	for _, quorum := range []bool{false, true} {
+		kind := "classic"
+		if quorum {
+			kind = "quorum"
+		}
+		t.Run(kind, func(t *testing.T) {
+			s := newScenario(t, "broker-"+kind, "email.wasm", "hostile.wasm")
+			if quorum { // the client declared a classic queue: start over with quorum ones
+				s.quorum(t)
+			}
+			n := size(1000, 10000)
+			ids := s.mixed(n)
+			delayed := s.enqueue(size(100, 1000), "noop", client.Delay(3*time.Second))
+			all := append(append([]string(nil), ids...), delayed...)
+			start := time.Now()
+			args := []string{}
+			if quorum {
+				args = append(args, "--quorum")
+			}
+			var p *proxy
+			if !*long {
+				p = newProxy(t, "127.0.0.1:5672")
+				args = append(args, "--rabbitmq-url", "amqp://guest:guest@"+p.addr()+"/")
+			}
+			w := s.start(args...)
+			s.waitCompleted(all, n/3, 3*time.Minute)
+			how := ""
+			if *long {
+				how = "RabbitMQ restarted (stop_app, 5 s, start_app)"
+				rabbitmqctl(t, "stop_app")
+				time.Sleep(5 * time.Second)
+				rabbitmqctl(t, "start_app")
+			} else {
+				how = "the worker's broker connection cut for 2 s"
+				p.cut()
+				s.swap("email.wasm", 1)
+				time.Sleep(2 * time.Second)
+				p.restore()
+			}
+			s.waitTerminal(all, 5*time.Minute)
+			if !w.stop(30 * time.Second) {
+				t.Error("the worker did not stop within 30 s of SIGTERM")
+			}
+			r := s.account(all, nil)
+			r.Scenario = fmt.Sprintf("%s with jobs queued, delayed (%d) and running; %s queues", how, len(delayed), kind)
+			r.Took = time.Since(start)
+			r.Notes = s.notes(map[string]string{
+				"reconnections":                "consuming again",
+				"duplicate deliveries skipped": redeliveryNotes["duplicate deliveries skipped"],
+				"module versions swapped in":   moduleReplaced,
+			})
+			r.Pass = r.Completed == len(all) && r.DLQ == 0
+			record(t, r)
+		})
+	}
+}
+
+// quorum re-creates the scenario's client with quorum queues.
+func (s *scenario) quorum(t *testing.T) {
+	t.Helper()
+	_ = s.client.Close()
+	c, err := client.New(t.Context(), client.Config{RabbitMQURL: amqpURL, RedisURL: redisURL, KeyPrefix: s.prefix, Queue: s.queue, Quorum: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.client = c
+}
+
+func rabbitmqctl(t *testing.T, args ...string) {
+	t.Helper()
+	out, err := exec.Command("rabbitmqctl", args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("rabbitmqctl %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// Graceful shutdown: SIGTERM while jobs run, some of which finish within the grace period and some
+// of which do not. The first finish and are recorded; the others are interrupted and go back to
+// the queue, and the next worker runs them again, from the start.
+func TestGracefulShutdown(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t, "shutdown", "email.wasm", "hostile.wasm")
+	short := s.enqueue(6, "sleep", "300ms")
+	long := s.enqueue(2, "sleep", "4s")
+	all := append(append([]string(nil), short...), long...)
+	start := time.Now()
+	w := s.start("--shutdown-grace", "1500ms", "--in-progress-after", "0")
+	deadline := time.Now().Add(time.Minute)
+	for s.statuses(all)["in_progress"] < len(all) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond) // all 8 run at once (concurrency 8)
+	}
+	if !w.stop(30 * time.Second) {
+		t.Fatal("the worker did not stop within 30 s of SIGTERM")
+	}
+	first := s.statuses(short)
+	interrupted := len(s.logLines(redeliveryNotes["jobs returned to the queue"]))
+	next := s.start()
+	s.waitTerminal(all, 2*time.Minute)
+	if !next.stop(30 * time.Second) {
+		t.Error("the second worker did not stop within 30 s of SIGTERM")
+	}
+	r := s.account(all, nil)
+	r.Scenario = "SIGTERM with 6 jobs finishing inside the 1.5 s grace and 2 running 4 s"
+	r.Took = time.Since(start)
+	r.Notes = fmt.Sprintf("the first worker recorded %d of the 6 short jobs and returned %d jobs to the queue; the next ran them", first["completed"], interrupted)
+	r.Pass = r.Completed == len(all) && first["completed"] == len(short) && interrupted == len(long)
+	record(t, r)
+}
