@@ -93,7 +93,7 @@ $(FIXTURES)/%.wasm: modules/examples/wat/%.wat
 	@mkdir -p $(FIXTURES)
 	wat2wasm $< -o $@
 
-test: modules
+test: modules arqhost
 	cd sdk/rust && $(RUST_ENV) cargo test --locked -q
 	cd modules/examples/rust && $(RUST_ENV) cargo test --locked -q
 	cd modules/examples/rust && $(RUST_ENV) cargo build --release --locked -q --target wasm32-unknown-unknown
@@ -106,10 +106,17 @@ test: modules
 # Takes several minutes (the delayed-jobs scenario alone a minute or more). bench-quick is a fast
 # smoke run of the same program with small counts, one run each and no delayed jobs, written to
 # build/RESULTS-quick.md. bench-go runs the Go benchmarks of ./bench/ (bench/README.md).
-.PHONY: bench-quick bench-go
+.PHONY: bench-quick bench-go reliability
 
 bench: modules arqhost services
 	$(GO) run ./bench/report -o bench/RESULTS.md
+
+# The reliability and security suite, long: kill -9, RabbitMQ restarts (rabbitmqctl stop_app; run it
+# on a broker nothing else uses), Redis outages, hostile guests, leaked secrets, a soak. `make test`
+# runs the same scenarios small. Writes bench/RELIABILITY.md.
+reliability: modules arqhost services
+	ARQHOST_EXAMPLES=$(CURDIR)/$(EXAMPLES) ARQHOST_FIXTURES=$(CURDIR)/$(FIXTURES) \
+		$(GO) test -count=1 -v -timeout 60m ./reliability -args -long -report $(CURDIR)/bench/RELIABILITY.md
 
 bench-quick: modules arqhost services
 	$(GO) run ./bench/report -o $(BUILD)/RESULTS-quick.md -runs 1 -n 2000 -seq-n 500 -delays=false \

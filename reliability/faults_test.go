@@ -35,7 +35,8 @@ func (s *scenario) swap(file string, n int) {
 		s.t.Fatal(err)
 	}
 	name := fmt.Sprintf("arqrel-swap-%d", n)
-	section := append([]byte{byte(len(name))}, name...)
+	section := append(append([]byte{byte(len(name))}, name...), byte(n)) // with one byte of payload:
+	// wazero reads an empty custom section at the end of a module as truncated
 	data = append(data, 0, byte(len(section))) // custom section id 0, size (< 128)
 	data = append(data, section...)
 	tmp := filepath.Join(s.modules, "."+file+".new")
@@ -81,7 +82,7 @@ func TestKillNineMidStream(t *testing.T) {
 		s.waitCompleted(ids, k*n/(kills+1), 3*time.Minute)
 		if k == 1 {
 			s.swap("email.wasm", k)
-			s.waitCompleted(ids, k*n/(kills+1)+n/(4*(kills+1)), 3*time.Minute) // some on the new version
+			s.waitLog(moduleReplaced, time.Minute)
 		}
 		w.kill9()
 	}
@@ -150,7 +151,7 @@ func TestBrokerOutage(t *testing.T) {
 			}
 			n := size(1000, 10000)
 			ids := s.mixed(n)
-			delayed := s.enqueue(size(100, 1000), "noop", client.Delay(3*time.Second))
+			delayed := s.enqueueWith(size(100, 1000), "noop", []client.Option{client.Delay(3 * time.Second)})
 			all := append(append([]string(nil), ids...), delayed...)
 			start := time.Now()
 			args := []string{}

@@ -259,13 +259,19 @@ func (s *scenario) logLines(msg string) []map[string]any {
 // enqueue sends n jobs of task with args (EnqueueBatch, 500 at a time) and returns their ids.
 func (s *scenario) enqueue(n int, task string, args ...any) []string {
 	s.t.Helper()
+	return s.enqueueWith(n, task, nil, args...)
+}
+
+// enqueueWith is enqueue with options (a delay, say).
+func (s *scenario) enqueueWith(n int, task string, opts []client.Option, args ...any) []string {
+	s.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	ids := make([]string, 0, n)
 	for len(ids) < n {
 		reqs := make([]client.Request, min(500, n-len(ids)))
 		for i := range reqs {
-			reqs[i] = client.Request{Task: task, Options: []client.Option{client.Args(args)}}
+			reqs[i] = client.Request{Task: task, Options: append([]client.Option{client.Args(args)}, opts...)}
 		}
 		jobs, err := s.client.EnqueueBatch(ctx, reqs)
 		if err != nil {
@@ -324,6 +330,18 @@ func (s *scenario) waitCompleted(ids []string, n int, d time.Duration) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	s.t.Fatalf("%d jobs did not complete within %s", n, d)
+}
+
+// waitLog waits until some worker of the scenario has logged msg, failing the test after d.
+func (s *scenario) waitLog(msg string, d time.Duration) {
+	s.t.Helper()
+	deadline := time.Now().Add(d)
+	for len(s.logLines(msg)) == 0 {
+		if time.Now().After(deadline) {
+			s.t.Fatalf("no worker logged %q within %s", msg, d)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // dlq counts the messages in the scenario's dead-letter queue.
