@@ -482,7 +482,11 @@ func dlqHeaders(h amqp.Table, id string, try int, o *wasm.Outcome, rec *store.Re
 	out[wire.HeaderJobID] = id
 	out[wire.HeaderTries] = int64(try)
 	out[wire.HeaderOutcome] = o.Kind.String()
-	out[wire.HeaderReason] = clip(strings.TrimPrefix(o.Reason+"; "+d.Why, "; "), 1024)
+	reason := o.Reason
+	if reason == "" && o.Error != nil { // a guest error: its own words
+		reason = *errorString(o.Error.Type, o.Error.Message)
+	}
+	out[wire.HeaderReason] = clip(strings.TrimPrefix(reason+"; "+d.Why, "; "), 1024)
 	out[wire.HeaderModule] = o.Module
 	out[wire.HeaderModuleVersion] = o.Version
 	out[wire.HeaderWorker] = worker

@@ -103,6 +103,10 @@ func TestPermanentErrorGoesToDLQWithReasons(t *testing.T) {
 	if msg, _ := m.Headers[wire.HeaderErrorMessage].(string); msg != "bad input" {
 		t.Errorf("error message header %q", msg)
 	}
+	// The reason names the guest's own error, not only the policy's verdict.
+	if r, _ := m.Headers[wire.HeaderReason].(string); r != "ValueError: bad input; permanent is not retried" {
+		t.Errorf("reason header %q", r)
+	}
 }
 
 func TestRetriesHonourMaxTriesAndBackoff(t *testing.T) {
