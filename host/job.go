@@ -179,8 +179,6 @@ func (w *Worker) handle(queue string, d amqp.Delivery) {
 	if inProgress != nil {
 		inProgress.Stop()
 	}
-	<-w.slots
-	<-w.ahead
 	lease.Release()
 	if o.Kind == wasm.Canceled {
 		o.Reason = context.Cause(jctx).Error()
@@ -192,6 +190,10 @@ func (w *Worker) handle(queue string, d amqp.Delivery) {
 	cancel(nil)
 	w.metrics.JobFinished(queue, job.Function, mod.Name(), o.Kind.String(), o.Duration)
 	w.cfg.Hooks.jobEnd(ctx, info, &o)
+	// The slot is held from OnJobStart to OnJobEnd, so that hooks never see more jobs running
+	// than the concurrency; recording the outcome happens outside it.
+	<-w.slots
+	<-w.ahead
 
 	if o.Kind == wasm.Canceled && !aborted {
 		// Interrupted by shutdown: back to the queue to run again, here or elsewhere.
