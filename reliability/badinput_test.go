@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -75,7 +74,7 @@ func TestMalformedMessagesGoToTheDLQ(t *testing.T) {
 	// The worker. Argument errors and unknown tasks are dead-lettered at once by the default
 	// policy; the short backoff only keeps the test short if one were retried (it would then show
 	// as x-arqhost-tries > 1).
-	logs := &badinputLog{}
+	logs := &syncBuffer{}
 	retry := host.DefaultRetryPolicy()
 	retry.Backoff, retry.MaxBackoff = 100*time.Millisecond, time.Second
 	w, err := host.New(ctx, host.Config{
@@ -398,24 +397,6 @@ func badinputCleanup(t *testing.T, queue, prefix string) {
 	for iter.Next(ctx) {
 		rdb.Del(ctx, iter.Val())
 	}
-}
-
-// badinputLog collects the worker's log, shown when the test fails.
-type badinputLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *badinputLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *badinputLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func badinputClipLog(s string, n int) string {

@@ -49,7 +49,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	defer cancel()
 
 	// The client, created first so that the forced reconnection below reaches it too.
-	var clientLog secretsBuf
+	var clientLog syncBuffer
 	cl, err := client.New(ctx, client.Config{
 		RabbitMQURL: s.rmqURL, RedisURL: s.redisURL, KeyPrefix: s.prefix, Queue: s.queue,
 		Logger: slog.New(slog.NewTextHandler(&clientLog, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -344,8 +344,8 @@ func (s *secretsSuite) urls() []string {
 type secretsWorker struct {
 	name   string
 	cmd    *exec.Cmd
-	stdout secretsBuf
-	stderr secretsBuf
+	stdout syncBuffer
+	stderr syncBuffer
 	addr   string
 	done   chan struct{}
 	err    error
@@ -439,7 +439,7 @@ func (w *secretsWorker) stop(ctx context.Context, s *secretsSuite) {
 // forceReconnect closes every broker connection of the test's user (the worker's and the
 // client's) and Redis connections of its Redis user, so that the reconnection paths, which
 // name the broker in their logs, run.
-func (s *secretsSuite) forceReconnect(ctx context.Context, w *secretsWorker, clientLog *secretsBuf) {
+func (s *secretsSuite) forceReconnect(ctx context.Context, w *secretsWorker, clientLog *syncBuffer) {
 	s.t.Helper()
 	before := strings.Count(w.stderr.String(), "127.0.0.1:5672")
 	clientBefore := strings.Count(clientLog.String(), "127.0.0.1:5672")
@@ -665,7 +665,7 @@ func (s *secretsSuite) clientCalls(ctx context.Context, cl *client.Client, okID,
 		{"RabbitMQ", s.wrongRmqURL, s.redisURL, "127.0.0.1:5672"},
 		{"Redis", s.rmqURL, s.wrongRedisURL, "127.0.0.1:6379"},
 	} {
-		var log secretsBuf
+		var log syncBuffer
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		c2, err := client.New(cctx, client.Config{RabbitMQURL: c.rmq, RedisURL: c.rds, KeyPrefix: s.prefix, Queue: s.queue,
 			Logger: slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))})
@@ -733,7 +733,7 @@ func (s *secretsSuite) unencoded(ctx context.Context, okID string) {
 		}
 		s.cli(ctx, "worker --print-config --config FILE"+tag, nil, "worker", "--print-config", "--config", file)
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		var log secretsBuf
+		var log syncBuffer
 		c2, err := client.New(cctx, client.Config{RabbitMQURL: c.rmq, RedisURL: c.rds, KeyPrefix: s.prefix, Queue: s.queue,
 			Logger: slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 		cancel()
@@ -976,22 +976,4 @@ func secretsRandHex(n int) string {
 		panic(err)
 	}
 	return hex.EncodeToString(b)
-}
-
-// secretsBuf is a buffer safe for a process's output and a test reading it at once.
-type secretsBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *secretsBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *secretsBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
