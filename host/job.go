@@ -1,6 +1,10 @@
 package host
 
 import (
+	"bytes"
+	"github.com/arqhost/arqhost/internal/jsonscan"
+	"unicode/utf8"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -375,7 +379,24 @@ func (w *Worker) deadLetterMalformed(ctx context.Context, queue string, d amqp.D
 	h[wire.HeaderOutcome] = "malformed"
 	h[wire.HeaderReason] = clip(err.Error(), 1024)
 	h[wire.HeaderWorker] = w.cfg.WorkerID
+	if id := readableJobID(d.Body); id != "" {
+		h[wire.HeaderJobID] = id
+	}
 	w.finish(ctx, d, log, nil, &publication{queue: w.dlqName(queue), msg: republish(d, d.Body, h)})
+}
+
+// readableJobID is the job_id of a body that is not a valid job but is a JSON object with a string
+// job_id (clipped to 256 bytes), or "".
+func readableJobID(body []byte) string {
+	t := bytes.TrimLeft(body, " \t\r\n")
+	if len(t) == 0 || t[0] != '{' || !utf8.Valid(body) || !json.Valid(body) {
+		return ""
+	}
+	raw, ok := jsonscan.Object(body)["job_id"]
+	if !ok || len(raw) == 0 || raw[0] != '"' {
+		return ""
+	}
+	return clip(jsonscan.Unquote(raw), 256)
 }
 
 // record starts a result record for job with the fields every record has.

@@ -232,6 +232,14 @@ func TestUnknownTaskAndMalformedBodyGoToDLQ(t *testing.T) {
 	if string(m.Body) != string(raw) || m.Headers["x-custom"] != "kept" || m.Headers[wire.HeaderErrorType] != "MalformedMessage" {
 		t.Fatalf("malformed DLQ copy: %q %v", m.Body, m.Headers)
 	}
+	if _, ok := m.Headers[wire.HeaderJobID]; ok {
+		t.Fatalf("a body without a readable job_id got an %s header: %v", wire.HeaderJobID, m.Headers)
+	}
+	// A body that is a JSON object with a job_id but no function: the DLQ copy names the job.
+	e.publishRaw([]byte(`{"job_id": "half-a-job", "args": []}`), nil)
+	if m := e.dlqGet(5 * time.Second); m.Headers[wire.HeaderJobID] != "half-a-job" || m.Headers[wire.HeaderErrorType] != "MalformedMessage" {
+		t.Fatalf("malformed DLQ copy with a job_id: %v", m.Headers)
+	}
 	// The worker keeps serving.
 	j, _ = c.Enqueue(context.Background(), "noop")
 	if _, err := wait(t, j, 10*time.Second); err != nil {
