@@ -131,17 +131,27 @@ func TestHotSwapUnderLoad(t *testing.T) {
 	e := newSwapEnv(t, 8)
 	c := e.client()
 	const n = 3000
-	reqs := make([]client.Request, n)
-	for i := range reqs {
-		reqs[i] = client.Request{Task: "wat_tagged"}
+	// The jobs keep coming while the module is swapped: a worker drains a queue of 3,000 WAT jobs
+	// in well under the first swap's debounce, so enqueueing them all first would test nothing.
+	var jobs []*client.Job
+	enqueue := func(k int) {
+		reqs := make([]client.Request, k)
+		for i := range reqs {
+			reqs[i] = client.Request{Task: "wat_tagged"}
+		}
+		js, err := c.EnqueueBatch(context.Background(), reqs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		jobs = append(jobs, js...)
 	}
-	jobs, err := c.EnqueueBatch(context.Background(), reqs)
-	if err != nil {
-		t.Fatal(err)
-	}
+	enqueue(n / 12)
 	versionTag := map[string]string{wasm.VersionOf(taggedModule(t, "v000")): "v000"}
 	good := 0
 	for i := 1; i <= 12; i++ {
+		if i < 12 {
+			enqueue(n / 12)
+		}
 		if i == 4 { // a broken replacement: refused, the serving version stays
 			before := e.count(registry.Refused)
 			installFile(t, e.dir, "tagged.wasm", taggedModule(t, "v003")[:200])
@@ -159,12 +169,13 @@ func TestHotSwapUnderLoad(t *testing.T) {
 		good = i
 		time.Sleep(time.Duration(10+i*5) * time.Millisecond) // rapid swaps first, then slower
 	}
-	ids := make([]string, n)
+	ids := make([]string, len(jobs))
 	for i, j := range jobs {
 		ids[i] = j.ID
 	}
 	var recs []*client.Result
 	waitFor(t, 60*time.Second, "every job to finish", func() bool {
+		var err error
 		recs, err = c.Results(context.Background(), ids)
 		if err != nil {
 			t.Fatal(err)

@@ -365,8 +365,10 @@ func (s *scenario) dlq() int {
 }
 
 // account counts the scenario's jobs: completed (record), completed twice (more than one "job
-// completed" log line, which a worker writes once the result is stored), dead-lettered and lost.
-// failing are the ids expected to fail (dead-lettered or recorded failed on purpose).
+// completed" log line, which a worker writes once the result is stored), dead-lettered, and lost:
+// without a final record (completed, failed or aborted). failing are the ids expected to fail;
+// Unexpected counts jobs whose final record is not the one expected (a success that failed, or
+// the other way round), which the scenario's pass mark takes into account.
 func (s *scenario) account(ids []string, failing map[string]bool) row {
 	s.t.Helper()
 	r := row{Area: "faults", Enqueued: len(ids)}
@@ -387,7 +389,7 @@ func (s *scenario) account(ids []string, failing map[string]bool) row {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	failedOnPurpose := 0
+	final := 0
 	for i := 0; i < len(ids); i += 1000 {
 		part := ids[i:min(i+1000, len(ids))]
 		recs, err := s.store.GetMany(ctx, part)
@@ -395,16 +397,20 @@ func (s *scenario) account(ids []string, failing map[string]bool) row {
 			s.t.Fatal(err)
 		}
 		for k, rec := range recs {
-			switch {
-			case rec != nil && rec.Status == store.StatusCompleted && !failing[part[k]]:
+			if rec == nil || !rec.Status.Terminal() {
+				continue
+			}
+			final++
+			if rec.Status == store.StatusCompleted {
 				r.Completed++
-			case rec != nil && rec.Status == store.StatusFailed && failing[part[k]]:
-				failedOnPurpose++
+			}
+			if (rec.Status == store.StatusCompleted) == failing[part[k]] {
+				r.Unexpected++
 			}
 		}
 	}
 	r.DLQ = s.dlq()
-	r.Lost = len(ids) - r.Completed - failedOnPurpose
+	r.Lost = len(ids) - final
 	return r
 }
 
