@@ -1,6 +1,8 @@
 package host_test
 
 import (
+	"github.com/arqhost/arqhost/internal/syncbuf"
+
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -9,7 +11,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -198,19 +199,5 @@ func waitAll(t *testing.T, jobs []*client.Job, d time.Duration) {
 	}
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer collects output from several goroutines (internal/syncbuf).
+type syncBuffer = syncbuf.Buffer

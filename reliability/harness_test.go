@@ -1,8 +1,9 @@
 package reliability
 
 import (
+	"github.com/arqhost/arqhost/internal/syncbuf"
+
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -495,20 +496,5 @@ func (p *proxy) restore() { p.down.Store(false) }
 
 var _ = redis.Nil
 
-// syncBuffer is a buffer that a process or a logger writes while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer collects output from several goroutines (internal/syncbuf).
+type syncBuffer = syncbuf.Buffer

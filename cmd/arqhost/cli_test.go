@@ -1,6 +1,8 @@
 package main_test
 
 import (
+	"github.com/arqhost/arqhost/internal/syncbuf"
+
 	"bufio"
 	"bytes"
 	"context"
@@ -15,7 +17,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -537,19 +538,5 @@ func TestModulesListAndReload(t *testing.T) {
 	}
 }
 
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuf collects output from several goroutines (internal/syncbuf).
+type syncBuf = syncbuf.Buffer

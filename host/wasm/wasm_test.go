@@ -1,7 +1,8 @@
 package wasm
 
 import (
-	"bytes"
+	"github.com/arqhost/arqhost/internal/syncbuf"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -40,23 +41,8 @@ func example(t testing.TB, name string) string {
 	return filepath.Join(moduleDir(t, "ARQHOST_EXAMPLES", "examples"), name+".wasm")
 }
 
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer collects output from several goroutines (internal/syncbuf).
+type syncBuffer = syncbuf.Buffer
 
 func newEngine(t testing.TB, cfg Config) (*Engine, *syncBuffer) {
 	t.Helper()

@@ -1,14 +1,14 @@
 package control_test
 
 import (
-	"bytes"
+	"github.com/arqhost/arqhost/internal/syncbuf"
+
 	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -41,23 +41,8 @@ func dial(t *testing.T, name string) *broker.Conn {
 	return c
 }
 
-// syncBuffer collects log output from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer collects output from several goroutines (internal/syncbuf).
+type syncBuffer = syncbuf.Buffer
 
 // serve starts a server that is stopped when the test ends.
 func serve(t *testing.T, conn *broker.Conn, id string, queues []string, h control.Handler, logs *syncBuffer) *control.Server {
