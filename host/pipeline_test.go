@@ -660,3 +660,36 @@ func TestBurstTimeout(t *testing.T) {
 		t.Fatalf("Run returned %v after %s", err, time.Since(start))
 	}
 }
+
+// TestDuplicateDeliveryWhileHandled: two copies of one job (at-least-once dead-lettering after a
+// broker restart can make them) arrive together; the worker runs the job once and acks the copy.
+func TestDuplicateDeliveryWhileHandled(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	cfg := e.config() // in_progress recorded only after 50 ms: both copies would pass the record check
+	runs := countRuns(&cfg)
+	job := &wire.Job{ID: "dup-" + e.queue, Function: "sleep", Args: json.RawMessage(`["300ms"]`), Try: 1, EnqueueTime: time.Now(), Queue: e.queue}
+	c := e.client()
+	e.worker(cfg) // declares the queue
+	e.publishRaw(job.Body(), nil)
+	e.publishRaw(job.Body(), nil)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log(e.logs.String())
+		}
+	})
+	res, err := wait(t, c.Job(job.ID), 10*time.Second)
+	if err != nil || res.Status != client.StatusCompleted {
+		t.Fatalf("%v %+v", err, res)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(e.logs.String(), "acknowledging the duplicate") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runs.Load(); n != 1 {
+		t.Fatalf("ran %d times, want 1", n)
+	}
+	if !strings.Contains(e.logs.String(), "this worker is already handling a delivery of this job") {
+		t.Fatal("the duplicate was not logged as such")
+	}
+}

@@ -186,10 +186,13 @@ type Worker struct {
 	mu           sync.Mutex
 	running      map[string]context.CancelCauseFunc // job id -> cancel, for aborts
 	recentAborts map[string]time.Time               // aborts of jobs that were not running when they came
-	consumers    []*consumer
-	stopAborts   func()
-	stopWatch    func()
-	control      *control.Server
+
+	handlingMu sync.Mutex
+	handling   map[handlingKey]struct{} // tries of jobs with a delivery being handled here
+	consumers  []*consumer
+	stopAborts func()
+	stopWatch  func()
+	control    *control.Server
 
 	// jobsCtx is the parent of every job's context; cancelled when the shutdown grace ends.
 	jobsCtx    context.Context
@@ -217,7 +220,8 @@ func New(ctx context.Context, cfg Config) (*Worker, error) {
 	w := &Worker{cfg: cfg, log: cfg.Logger, slots: make(chan struct{}, cfg.Concurrency),
 		ahead:   make(chan struct{}, 2*cfg.Concurrency),
 		running: make(map[string]context.CancelCauseFunc), recentAborts: make(map[string]time.Time),
-		done: make(chan struct{})}
+		handling: make(map[handlingKey]struct{}),
+		done:     make(chan struct{})}
 	w.jobsCtx, w.cancelJobs = context.WithCancelCause(context.WithoutCancel(ctx))
 	w.life, w.endLife = context.WithCancel(context.WithoutCancel(ctx))
 	ok := false
@@ -331,6 +335,14 @@ func (w *Worker) declare() error {
 	for _, q := range w.cfg.Queues {
 		if _, err := broker.Declare(ch, q, w.queueOptions()); err != nil {
 			return fmt.Errorf("declare queue %q: %w", q, err)
+		}
+		// The classic delay levels of earlier builds drain into the queue by themselves; they
+		// are deleted once empty (internal/broker/legacy.go).
+		retired, err := w.conn.RetireLegacyLevels(q)
+		if err != nil {
+			w.log.Warn("cannot delete the legacy classic delay levels", "queue", q, "err", err)
+		} else if !retired {
+			w.log.Info("legacy classic delay levels still hold delayed jobs; they move into the queue as they fall due, and a later start deletes the levels", "queue", q)
 		}
 	}
 	return nil

@@ -47,7 +47,7 @@ func TestDelayRoute(t *testing.T) {
 			t.Errorf("DelayRoute(%v): err = %v, want too long", d, err)
 		}
 	}
-	if DelayExchange("jobs", 7) != "arqhost.delay.jobs.L7" || DelayQueue("jobs", 7) != "arqhost.delay.jobs.q7" {
+	if DelayExchange("jobs", 7) != "arqhost.wait.jobs.L7" || DelayQueue("jobs", 7) != "arqhost.wait.jobs.q7" {
 		t.Error("delay names changed")
 	}
 	// The example in delay.go's comment is right.

@@ -28,13 +28,13 @@ const DefaultDeliveryLimit = 20
 type Names struct {
 	Queue          string         // the main queue
 	DLQ            string         // the dead-letter queue
-	DelayExchanges [Levels]string // level L's exchange, arqhost.delay.{queue}.L{L}
-	DelayQueues    [Levels]string // level L's queue, arqhost.delay.{queue}.q{L}
+	DelayExchanges [Levels]string // level L's exchange, arqhost.wait.{queue}.L{L}
+	DelayQueues    [Levels]string // level L's queue, arqhost.wait.{queue}.q{L}
 }
 
-// maxQueueName keeps the longest derived name ("arqhost.delay.{queue}.q35") within AMQP's
-// 255-byte limit.
-const maxQueueName = 255 - len("arqhost.delay.") - len(".q35")
+// maxQueueName keeps the longest derived name within AMQP's 255-byte limit; that is the legacy
+// "arqhost.delay.{queue}.q35" (legacy.go), one byte longer than "arqhost.wait.{queue}.q35".
+const maxQueueName = 255 - len(legacyPrefix) - len(".q35")
 
 // ErrNotDeclared is wrapped by Inspect's error when a queue of the topology does not exist.
 var ErrNotDeclared = errors.New("not declared")
@@ -65,8 +65,8 @@ func checkQueueName(queue string) error {
 }
 
 // Declare declares, idempotently, everything queue needs and returns the names: the main queue,
-// its DLQ, and the 36 delay levels (exchanges, queues, bindings; see delay.go). The main queue and
-// the DLQ are durable; classic with no arguments unless opt.Quorum.
+// its DLQ, and the 36 delay levels (exchanges, quorum queues, bindings; see delay.go). The main
+// queue and the DLQ are durable; classic with no arguments unless opt.Quorum.
 //
 // A queue that already exists with other arguments makes the broker refuse the declaration
 // (PRECONDITION_FAILED, 406) and close ch; the error names the queue. Every error the broker
@@ -105,7 +105,12 @@ func Declare(ch *amqp.Channel, queue string, opt QueueOptions) (Names, error) {
 		}
 	}
 	for l := range Levels {
-		args := amqp.Table{"x-message-ttl": levelTTL(l)}
+		args := amqp.Table{
+			"x-queue-type":           "quorum",
+			"x-message-ttl":          levelTTL(l),
+			"x-dead-letter-strategy": "at-least-once",
+			"x-overflow":             "reject-publish",
+		}
 		if l == 0 {
 			args["x-dead-letter-exchange"] = ""
 			args["x-dead-letter-routing-key"] = n.Queue

@@ -13,7 +13,7 @@ import (
 func TestNamesFor(t *testing.T) {
 	t.Parallel()
 	n := NamesFor("jobs", QueueOptions{})
-	if n.Queue != "jobs" || n.DLQ != "jobs.dlq" || n.DelayExchanges[0] != "arqhost.delay.jobs.L0" || n.DelayQueues[35] != "arqhost.delay.jobs.q35" {
+	if n.Queue != "jobs" || n.DLQ != "jobs.dlq" || n.DelayExchanges[0] != "arqhost.wait.jobs.L0" || n.DelayQueues[35] != "arqhost.wait.jobs.q35" {
 		t.Fatalf("%+v", n)
 	}
 	if n := NamesFor("jobs", QueueOptions{DLQ: "jobs_dlq"}); n.DLQ != "jobs_dlq" {
@@ -24,8 +24,8 @@ func TestNamesFor(t *testing.T) {
 			t.Errorf("Declare(%.20q) accepted a bad name", bad)
 		}
 	}
-	if len(DelayQueue(strings.Repeat("q", maxQueueName), 35)) != 255 {
-		t.Error("the longest queue name does not make a 255-byte delay queue name")
+	if len(legacyQueue(strings.Repeat("q", maxQueueName), 35)) != 255 || len(DelayQueue(strings.Repeat("q", maxQueueName), 35)) > 255 {
+		t.Error("the longest queue name does not make a 255-byte legacy delay queue name")
 	}
 }
 

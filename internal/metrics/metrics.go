@@ -249,7 +249,8 @@ func (m *Metrics) Redelivered(queue string) {
 }
 
 // Skipped counts arqhost_jobs_skipped_total{queue,reason}; reason is one of
-// already_done, stale_try, aborted.
+// already_done, stale_try, aborted, duplicate (a second delivery of a job this worker is already
+// handling).
 func (m *Metrics) Skipped(queue, reason string) {
 	if m == nil {
 		return
