@@ -309,7 +309,7 @@ func badinputCases(queue string) []badCase {
 		malformed(`job_try "2"`, raw(`{"job_id": "`+id("trystring")+`", "function": "noop", "args": [], "kwargs": {}, "job_try": "2"}`), "job_try must be a positive integer", `"2"`),
 		malformed("job_try -1", raw(`{"job_id": "`+id("trynegative")+`", "function": "noop", "args": [], "kwargs": {}, "job_try": -1}`), "job_try must be a positive integer", "-1"),
 		malformed("4 MiB body without job_id", huge.Bytes(), "job_id is missing"),
-		malformed("args nested 100,000 deep", deep.Bytes(), "not valid JSON", "max depth"),
+		malformed("args nested 100,000 deep", deep.Bytes(), "nests arrays or objects more than 10000 levels deep"),
 		malformed("invalid UTF-8", raw(`{"job_id": "`+id("utf8")+`", "function": "echo", "args": ["caf`+"\xe9\xff\xfe"+`"], "kwargs": {}`+tail), "not valid UTF-8"),
 		wellFormed("unknown task", "no_such_task_"+tag, `[]`, "UnknownTask", "unknown_task",
 			[]string{"no_such_task_" + tag}, []string{"no module", "no_such_task_" + tag, "not retried"}),

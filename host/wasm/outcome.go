@@ -2,14 +2,14 @@ package wasm
 
 import (
 	"bytes"
-	"github.com/arqhost/arqhost/internal/jsonscan"
-
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/arqhost/arqhost/abi"
+	"github.com/arqhost/arqhost/internal/jsonscan"
 )
 
 // Kind classifies how a job ended. Every invocation ends in exactly one Kind.
@@ -125,6 +125,9 @@ func decodeOutput(out []byte) Outcome {
 func decodeOutputJSON(out []byte) Outcome {
 	var o abi.Output
 	if err := json.Unmarshal(out, &o); err != nil {
+		if jsonscan.TooDeep(out) {
+			return Outcome{Kind: BadOutput, Reason: "output nests arrays or objects more than " + strconv.Itoa(jsonscan.MaxDepth) + " levels deep", Detail: clip(string(out), 256)}
+		}
 		return Outcome{Kind: BadOutput, Reason: "output is not valid JSON: " + err.Error(), Detail: clip(string(out), 256)}
 	}
 	switch {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/arqhost/arqhost/abi"
@@ -83,4 +84,12 @@ func compactJSON(t *testing.T, raw json.RawMessage) string {
 		t.Fatal(err)
 	}
 	return buf.String()
+}
+
+func TestDecodeOutputTooDeep(t *testing.T) {
+	out := []byte(`{"result": ` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}`)
+	o := decodeOutput(out)
+	if o.Kind != BadOutput || o.Reason != "output nests arrays or objects more than 10000 levels deep" {
+		t.Fatalf("%v: %s", o.Kind, o.Reason)
+	}
 }

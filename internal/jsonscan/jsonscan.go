@@ -178,3 +178,31 @@ func hasSpace(raw []byte) bool {
 	}
 	return false
 }
+
+// MaxDepth is how deep encoding/json nests arrays and objects before it gives up ("exceeded max
+// depth"), and so the deepest JSON that arqhost reads.
+const MaxDepth = 10000
+
+// TooDeep reports whether b, read as JSON text, opens more than MaxDepth arrays or objects
+// inside one another. It looks only at brackets outside strings, so it answers for any bytes,
+// valid JSON or not.
+func TooDeep(b []byte) bool {
+	depth := 0
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+		case '[', '{':
+			if depth++; depth > MaxDepth {
+				return true
+			}
+		case ']', '}':
+			depth--
+		}
+	}
+	return false
+}

@@ -3,6 +3,7 @@ package jsonscan
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -52,4 +53,29 @@ func FuzzAppendString(f *testing.F) {
 			t.Fatalf("AppendString(%q) = %s, want %s", s, got, want)
 		}
 	})
+}
+
+func TestTooDeep(t *testing.T) {
+	deep := func(n int, open, close string) []byte {
+		return []byte(`{"a": ` + strings.Repeat(open, n) + `"]}[" ` + strings.Repeat(close, n) + `}`)
+	}
+	for _, c := range []struct {
+		b    []byte
+		want bool
+	}{
+		{deep(MaxDepth-1, "[", "]"), false}, // the outer object makes MaxDepth
+		{deep(MaxDepth, "[", "]"), true},
+		{deep(MaxDepth, `{"k":`, "}"), true},
+		{[]byte(`["` + strings.Repeat("[", 2*MaxDepth) + `"]`), false}, // brackets inside a string
+		{[]byte(`["\"` + strings.Repeat("[", 2*MaxDepth) + `"]`), false},
+		{[]byte(strings.Repeat("[", MaxDepth+1)), true}, // not valid JSON, still too deep
+	} {
+		if got := TooDeep(c.b); got != c.want {
+			t.Errorf("TooDeep(%.30q… %d bytes) = %v", c.b, len(c.b), got)
+		}
+		var v any
+		if err := json.Unmarshal(c.b, &v); c.want && (err == nil || !strings.Contains(err.Error(), "max depth")) {
+			t.Errorf("encoding/json does not find %.30q… too deep: %v", c.b, err)
+		}
+	}
 }

@@ -143,6 +143,9 @@ func Decode(body []byte) (*Job, error) {
 		return nil, malformed("body is not valid UTF-8")
 	}
 	if !json.Valid(body) {
+		if jsonscan.TooDeep(body) {
+			return nil, malformed("body nests arrays or objects more than %d levels deep, the most a job may", jsonscan.MaxDepth)
+		}
 		var v any
 		err := json.Unmarshal(body, &v)
 		return nil, malformed("body is not valid JSON: %v", err)

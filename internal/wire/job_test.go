@@ -169,6 +169,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"{\"job_id\": \"\xff\"}", "body is not valid UTF-8"},
 		{`{"job_id": "a"`, "body is not valid JSON: unexpected end of JSON input"},
 		{`job_id=a`, "body is not valid JSON: invalid character 'j' looking for beginning of value"},
+		{`{` + ok + `, "args": [` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `]}`, "body nests arrays or objects more than 10000 levels deep, the most a job may"},
 		{`[1, 2]`, "body is a JSON array, not an object"},
 		{`"text"`, "body is a JSON string, not an object"},
 		{`null`, "body is a JSON null, not an object"},
