@@ -127,7 +127,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		s.fail("accounting: %d jobs completed and %d messages in the DLQ, want %d and %d", completed, dlq, wantCompleted, wantDLQ)
 	}
 	kinds, n := s.check.summary()
-	notes := fmt.Sprintf("checked %d outputs (%s) for 2 passwords and 2 wrong ones, raw, percent-encoded, base64 and their random cores", n, kinds)
+	notes := fmt.Sprintf("checked %d outputs (%s) for 2 passwords, 2 wrong ones and one with @ before /, raw, percent-encoded, base64 and their random cores", n, kinds)
 	if len(leaks) > 0 {
 		notes = fmt.Sprintf("LEAKS in %d outputs (%s); %s", len(leaks), strings.Join(leaks, "; "), notes)
 	}
@@ -150,6 +150,10 @@ type secretsSuite struct {
 	rmqUser, rmqPass, redisUser, redisPass string
 	wrongRmqPass, wrongRedisPass           string
 	cores                                  []string // the random part of each password
+	// ambiguous is a password with "@" before "/": written into a URL unencoded, net/url reads
+	// the part between them as the host name. ambiguousCores are its two random parts.
+	ambiguous      string
+	ambiguousCores [2]string
 
 	rmqURL, redisURL, wrongRmqURL, wrongRedisURL string
 
@@ -218,6 +222,8 @@ func newSecretsSuite(t *testing.T) *secretsSuite {
 		return tag + "-" + core + "/p@ss%w0rd"
 	}
 	s.rmqPass, s.redisPass = mk("S3cr3t"), mk("R3d1s")
+	s.ambiguousCores = [2]string{secretsRandHex(8), secretsRandHex(8)}
+	s.ambiguous = "Amb1g-" + s.ambiguousCores[0] + "@" + s.ambiguousCores[1] + "/t"
 	s.wrongRmqPass, s.wrongRedisPass = mk("Wr0ngR"), mk("Wr0ngD")
 	amqpURL := func(pw string) string {
 		return "amqp://" + url.UserPassword(s.rmqUser, pw).String() + "@127.0.0.1:5672/"
@@ -718,6 +724,8 @@ func (s *secretsSuite) unencoded(ctx context.Context, okID string) {
 	for _, c := range []struct{ which, rmq, rds string }{
 		{"RabbitMQ", rawRmq, s.redisURL},
 		{"Redis", s.rmqURL, rawRedis},
+		{"RabbitMQ, with @ before /,", "amqp://" + s.rmqUser + ":" + s.ambiguous + "@127.0.0.1:5672/", s.redisURL},
+		{"Redis, with @ before /,", s.rmqURL, "redis://" + s.redisUser + ":" + s.ambiguous + "@127.0.0.1:6379/0"},
 	} {
 		tag := fmt.Sprintf(" (%s password not percent-encoded)", c.which)
 		urls := []string{"--rabbitmq-url", c.rmq, "--redis-url", c.rds}
@@ -849,6 +857,9 @@ func (s *secretsSuite) needles() []secretsNeedle {
 			}
 		}
 	}
+	add("the password with @ before / (raw)", s.ambiguous)
+	add("the password with @ before / (first random part)", s.ambiguousCores[0])
+	add("the password with @ before / (second random part, read as a host name)", s.ambiguousCores[1])
 	return ns
 }
 

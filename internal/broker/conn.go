@@ -103,6 +103,11 @@ func Dial(ctx context.Context, url string, opt DialOptions) (*Conn, error) {
 		stop: make(chan struct{}),
 		done: make(chan struct{}),
 	}
+	if atAfterHost(url) {
+		return nil, fmt.Errorf("broker: invalid RabbitMQ URL %s: it has an @ after the host; percent-encode @ "+
+			"as %%40 in the password or the vhost (a password holding an unencoded / ? or # is cut there, and "+
+			"the rest is taken for the host)", c.redacted)
+	}
 	if _, err := amqp.ParseURI(url); err != nil {
 		// The parser's message can quote parts of the URL, password included: not shown.
 		return nil, fmt.Errorf("broker: invalid RabbitMQ URL %s: want amqp://user:password@host:port/vhost "+
@@ -127,6 +132,21 @@ func Dial(ctx context.Context, url string, opt DialOptions) (*Conn, error) {
 		}
 		backoff = min(backoff*2, opt.MaxBackoff)
 	}
+}
+
+// atAfterHost reports whether url has an "@" after its authority (which ends at the first "/",
+// "?" or "#"). Such a URL is ambiguous: "amqp://u:p@ss/word@host/" is user u with password p at
+// host "ss", vhost "word@host/", whereas the writer most likely meant the password "p@ss/word";
+// dialling it would put a piece of that password into DNS errors and logs.
+func atAfterHost(url string) bool {
+	rest := url
+	if i := strings.Index(url, "://"); i >= 0 {
+		rest = url[i+3:]
+	}
+	if j := strings.IndexAny(rest, "/?#"); j >= 0 {
+		return strings.Contains(rest[j:], "@")
+	}
+	return false
 }
 
 // connect makes one connection attempt.

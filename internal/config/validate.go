@@ -138,6 +138,11 @@ func checkURL(raw string, schemes []string, strict bool) string {
 	if !ok {
 		return fmt.Sprintf("%q has scheme %q (use %s)", Redact(raw), raw[:i], want)
 	}
+	rest := raw[i+3:]
+	if j := strings.IndexAny(rest, "/?#"); j >= 0 && strings.Contains(rest[j:], "@") {
+		return fmt.Sprintf("%q has an @ after the host: percent-encode @ as %%40 in the password or the path "+
+			"(a password holding an unencoded / ? or # is cut there, and the rest is taken for the host)", Redact(raw))
+	}
 	if strict {
 		if _, err := url.Parse(raw); err != nil {
 			var ue *url.Error
