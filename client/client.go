@@ -93,7 +93,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	c := &Client{cfg: cfg, declared: make(map[string]bool)}
 	if cfg.RedisURL != "" {
-		s, err := store.Open(ctx, cfg.RedisURL, store.Options{Prefix: cfg.KeyPrefix, TTL: cfg.ResultTTL})
+		s, err := store.Open(ctx, cfg.RedisURL, store.Options{Prefix: cfg.KeyPrefix, TTL: cfg.ResultTTL, Logger: cfg.Logger})
 		if err != nil {
 			return nil, fmt.Errorf("result store: %w", err)
 		}

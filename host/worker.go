@@ -238,7 +238,7 @@ func New(ctx context.Context, cfg Config) (*Worker, error) {
 	}
 	w.registry.Notify(w.moduleEvent)
 	if cfg.RedisURL != "" {
-		s, err := store.Open(ctx, cfg.RedisURL, store.Options{Prefix: cfg.KeyPrefix, TTL: cfg.ResultTTL})
+		s, err := store.Open(ctx, cfg.RedisURL, store.Options{Prefix: cfg.KeyPrefix, TTL: cfg.ResultTTL, Logger: w.log})
 		if err != nil {
 			return nil, &serviceError{"result store", err}
 		}

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,6 +41,8 @@ type Options struct {
 	// TLSConfig, if set, replaces the default TLS configuration of a rediss:// URL (for a private
 	// CA or client certificates). It is an error to set it with a non-TLS URL.
 	TLSConfig *tls.Config
+	// Logger receives Open's "cannot reach Redis, retrying" warnings. Default slog.Default().
+	Logger *slog.Logger
 }
 
 // Store is the job result store: records in Redis under the Python library's key layout, with
@@ -68,7 +71,10 @@ type Store struct {
 
 // Open connects to the Redis named by url (see ParseURL for the accepted forms: redis://,
 // rediss://, redis-sentinel://, redis-cluster://), PINGs it and loads the store's Lua scripts.
-// Errors name the server through Redact, so they never contain a password.
+// A Redis that cannot be reached (or is still loading its data) is tried again, with backoff,
+// until ctx ends, so that a worker started before Redis waits for it; a refusal (a wrong
+// password, say) fails at once. Errors name the server through Redact, so they never contain a
+// password.
 func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 	uopt, mode, err := ParseURL(url)
 	if err != nil {
@@ -97,9 +103,9 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 	uopt.ContextTimeoutEnabled = true
 
 	client := redis.NewUniversalClient(uopt)
-	if err := client.Ping(ctx).Err(); err != nil {
+	if err := waitForRedis(ctx, client, redacted, secrets, opt.Logger); err != nil {
 		_ = client.Close()
-		return nil, fmt.Errorf("store: cannot reach Redis at %s: %w", redacted, scrub(err, secrets))
+		return nil, err
 	}
 	for _, sc := range allScripts {
 		if err := sc.Load(ctx, client).Err(); err != nil {
@@ -800,4 +806,54 @@ func versionLess(a, b string) bool {
 		}
 	}
 	return len(as) < len(bs)
+}
+
+// waitForRedis PINGs until Redis answers, ctx ends, or Redis refuses for good.
+func waitForRedis(ctx context.Context, client redis.UniversalClient, redacted string, secrets []string, log *slog.Logger) error {
+	if log == nil {
+		log = slog.Default()
+	}
+	backoff := 100 * time.Millisecond
+	var last error // the last failure that was not the context ending
+	for attempt := 1; ; attempt++ {
+		err := client.Ping(ctx).Err()
+		if err == nil {
+			if attempt > 1 {
+				log.Info("reached Redis", "url", redacted, "attempts", attempt)
+			}
+			return nil
+		}
+		if ctx.Err() == nil || last == nil {
+			last = scrub(err, secrets)
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("store: cannot reach Redis at %s: %w (gave up after %d attempts: %v)", redacted, last, attempt, context.Cause(ctx))
+		}
+		if !transient(last) {
+			return fmt.Errorf("store: cannot reach Redis at %s: %w", redacted, last)
+		}
+		log.Warn("cannot reach Redis, retrying", "url", redacted, "attempt", attempt, "err", last, "retry_in", backoff)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("store: cannot reach Redis at %s: %w (gave up after %d attempts: %v)", redacted, last, attempt, context.Cause(ctx))
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 2*time.Second)
+	}
+}
+
+// transient reports whether a failed PING is worth trying again: no answer at all, or a server
+// that is starting (LOADING), busy, or without a master yet. Any other answer (NOAUTH,
+// WRONGPASS, ...) is final.
+func transient(err error) bool {
+	var re redis.Error
+	if !errors.As(err, &re) {
+		return true
+	}
+	for _, p := range []string{"LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN"} {
+		if strings.HasPrefix(re.Error(), p) {
+			return true
+		}
+	}
+	return false
 }

@@ -6,13 +6,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"math/rand/v2"
+	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/arqhost/arqhost/internal/syncbuf"
 )
 
 func TestOpenDefaultsAndKeyLayout(t *testing.T) {
@@ -80,22 +85,82 @@ func TestOpenOptionErrors(t *testing.T) {
 
 func TestOpenUnreachableIsRedacted(t *testing.T) {
 	t.Parallel()
-	ctx := testCtx(t, 20*time.Second)
-	start := time.Now()
-	_, err := Open(ctx, "redis://user:secret@127.0.0.1:1/0", Options{})
+	var log syncbuf.Buffer
+	logger := slog.New(slog.NewTextHandler(&log, nil))
+	_, err := Open(testCtx(t, 5*time.Second), "redis://user:secret@127.0.0.1:1/0", Options{Logger: logger})
 	if err == nil {
 		t.Fatal("Open of a closed port succeeded")
 	}
 	msg := err.Error()
-	if strings.Contains(msg, "secret") || !strings.Contains(msg, "redis://user:xxxxx@127.0.0.1:1/0") {
+	if strings.Contains(msg, "secret") || !strings.Contains(msg, "redis://user:xxxxx@127.0.0.1:1/0") || !strings.Contains(msg, "gave up after") {
 		t.Fatalf("error %q", msg)
 	}
-	t.Logf("unreachable Open failed after %v: %s", time.Since(start).Round(time.Millisecond), msg)
+	if l := log.String(); !strings.Contains(l, "cannot reach Redis, retrying") || strings.Contains(l, "secret") {
+		t.Fatalf("log:\n%s", l)
+	}
 
-	// A wrong password: the server's answer must not echo it either.
-	_, err = Open(ctx, "redis://arqtest-nobody-"+newID()+":secret-pw@127.0.0.1:6379/0", Options{})
-	if err == nil || strings.Contains(err.Error(), "secret-pw") {
+	// A wrong password: refused at once (not tried again until the context ends), and the
+	// server's answer must not echo it either.
+	_, err = Open(testCtx(t, time.Minute), "redis://arqtest-nobody-"+newID()+":secret-pw@127.0.0.1:6379/0", Options{})
+	if err == nil || strings.Contains(err.Error(), "secret-pw") || strings.Contains(err.Error(), "gave up") {
 		t.Fatalf("wrong password: %v", err)
+	}
+}
+
+// TestOpenWaitsForRedis: a store opened before Redis listens connects once it does.
+func TestOpenWaitsForRedis(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close() // nothing listens there until the proxy below starts
+	var log syncbuf.Buffer
+	opened := make(chan error, 1)
+	go func() {
+		s, err := Open(testCtx(t, 30*time.Second), "redis://"+addr+"/0", Options{Prefix: uniquePrefix(t), Logger: slog.New(slog.NewTextHandler(&log, nil))})
+		if err == nil {
+			_ = s.Close()
+		}
+		opened <- err
+	}()
+	for !strings.Contains(log.String(), "cannot reach Redis, retrying") {
+		select {
+		case err := <-opened:
+			t.Fatalf("Open returned before Redis listened: %v", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	// Redis "starts": a proxy to the real one.
+	p, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	go func() {
+		for {
+			c, err := p.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				r, err := net.Dial("tcp", "127.0.0.1:6379")
+				if err != nil {
+					return
+				}
+				defer r.Close()
+				go func() { _, _ = io.Copy(r, c) }()
+				_, _ = io.Copy(c, r)
+			}()
+		}
+	}()
+	if err := <-opened; err != nil {
+		t.Fatalf("Open after Redis came up: %v", err)
+	}
+	if !strings.Contains(log.String(), "reached Redis") {
+		t.Fatalf("log:\n%s", log.String())
 	}
 }
 
