@@ -1,6 +1,7 @@
 package reliability
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -136,6 +137,51 @@ func TestRedisOutage(t *testing.T) {
 	record(t, r)
 }
 
+// A worker started while Redis is unreachable waits for it, up to its connection timeout
+// (--connection-timeout, 30 s by default), and consumes nothing meanwhile; past the timeout it
+// exits with status 5 (unreachable), and the jobs stay queued for the next worker.
+func TestWorkerStartedBeforeRedis(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t, "redis-first", "email.wasm", "hostile.wasm")
+	p := newProxy(t, "127.0.0.1:6379")
+	p.cut()
+	ids := s.mixed(size(500, 5000))
+	start := time.Now()
+	redisArgs := []string{"--redis-url", "redis://" + p.addr() + "/0"}
+
+	gaveUp := s.start(append(redisArgs, "--connection-timeout", "2s")...)
+	select {
+	case <-gaveUp.done:
+	case <-time.After(time.Minute):
+		t.Fatal("a worker without Redis was still running a minute after its 2 s connection timeout")
+	}
+	var exit *exec.ExitError
+	if !errors.As(gaveUp.err, &exit) || exit.ExitCode() != 5 {
+		t.Errorf("a worker that gave up on Redis exited with %v, want status 5", gaveUp.err)
+	}
+	if st := s.statuses(ids); st["queued"] != len(ids) {
+		t.Errorf("jobs touched by a worker that never reached Redis: %v", st)
+	}
+
+	outage := size(2*time.Second, 10*time.Second)
+	w := s.start(redisArgs...)
+	s.waitLog("cannot reach Redis, retrying", time.Minute)
+	time.Sleep(outage)
+	p.restore()
+	s.waitTerminal(ids, 5*time.Minute)
+	if !w.stop(30 * time.Second) {
+		t.Error("the worker did not stop within 30 s of SIGTERM")
+	}
+	r := s.account(ids, nil)
+	r.Scenario = fmt.Sprintf("workers started while Redis is unreachable: one gives up after its 2 s connection timeout (exit 5), one waits %s for Redis", outage)
+	r.Took = time.Since(start)
+	r.Notes = s.notes(map[string]string{
+		"Redis connection attempts before it came up": "cannot reach Redis, retrying",
+	})
+	r.Pass = r.Completed == len(ids) && r.DLQ == 0 && exit != nil && exit.ExitCode() == 5
+	record(t, r)
+}
+
 // The broker away while jobs are queued, delayed and running. In the small run the worker's
 // connection goes through a proxy that is cut (other tests share the broker); the long run
 // restarts RabbitMQ itself (rabbitmqctl stop_app / start_app) and runs before the parallel tests,
@@ -197,6 +243,50 @@ func TestBrokerOutage(t *testing.T) {
 			record(t, r)
 		})
 	}
+}
+
+// The broker unreachable for longer than a worker keeps trying to publish a finished job's retry
+// (30 s), with jobs asking for retries all along. The worker's connection goes through a proxy
+// that is cut. A job whose retry could not be published is not recorded as retrying; its
+// delivery, unacknowledged, comes back once the broker does, and that try runs again. A job whose
+// result was stored but whose ack was lost comes back and is acknowledged without running.
+func TestBrokerOutageBeyondRetries(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t, "broker-away", "email.wasm", "hostile.wasm")
+	n, outage := size(1000, 10000), size(3*time.Second, 40*time.Second)
+	var ids, flaky []string
+	for len(ids)+len(flaky) < n { // one job in ten asks for one retry, 200 ms later
+		ids = append(ids, s.mixed(min(450, n-len(ids)-len(flaky)))...)
+		flaky = append(flaky, s.enqueueWith(45, "flaky", []client.Option{client.Kwargs{"succeed_on": 2, "delay_ms": 200}})...)
+	}
+	all := append(append([]string(nil), ids...), flaky...)
+	p := newProxy(t, "127.0.0.1:5672")
+	start := time.Now()
+	w := s.start("--rabbitmq-url", "amqp://guest:guest@"+p.addr()+"/")
+	s.waitCompleted(all, len(all)/3, 3*time.Minute)
+	p.cut()
+	s.swap("email.wasm", 1)
+	time.Sleep(outage)
+	p.restore()
+	s.waitTerminal(all, 5*time.Minute)
+	if !w.stop(30 * time.Second) {
+		t.Error("the worker did not stop within 30 s of SIGTERM")
+	}
+	r := s.account(all, nil)
+	r.Scenario = fmt.Sprintf("the worker's broker connection cut for %s, %d jobs asking for a retry", outage, len(flaky))
+	if outage > 30*time.Second {
+		r.Scenario = fmt.Sprintf("the worker's broker connection cut for %s (beyond the 30 s of publish retries), %d jobs asking for a retry", outage, len(flaky))
+	}
+	r.Took = time.Since(start)
+	r.Notes = s.notes(map[string]string{
+		"retries published after trying again": "cannot publish the job's retry or dead-letter copy yet; trying again",
+		"jobs given back after 30 s":           "cannot publish the job's retry or dead-letter copy; returning the job to the queue",
+		"reconnections":                        "consuming again",
+		"duplicate deliveries skipped":         redeliveryNotes["duplicate deliveries skipped"],
+		"module versions swapped in":           moduleReplaced,
+	})
+	r.Pass = r.Completed == len(all) && r.DLQ == 0
+	record(t, r)
 }
 
 // quorum re-creates the scenario's client with quorum queues.
