@@ -310,11 +310,12 @@ func rabbitmqctl(t *testing.T, args ...string) {
 
 // Graceful shutdown: SIGTERM while jobs run, some of which finish within the grace period and some
 // of which do not. The first finish and are recorded; the others are interrupted and go back to
-// the queue, and the next worker runs them again, from the start.
+// the queue, and the next worker runs them again, from the start. The module is swapped while
+// they run.
 func TestGracefulShutdown(t *testing.T) {
 	t.Parallel()
 	s := newScenario(t, "shutdown", "email.wasm", "hostile.wasm")
-	short := s.enqueue(6, "sleep", "300ms")
+	short := s.enqueue(6, "sleep", "1s") // still running at SIGTERM, after the swap
 	long := s.enqueue(2, "sleep", "4s")
 	all := append(append([]string(nil), short...), long...)
 	start := time.Now()
@@ -323,6 +324,9 @@ func TestGracefulShutdown(t *testing.T) {
 	for s.statuses(all)["in_progress"] < len(all) && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond) // all 8 run at once (concurrency 8)
 	}
+	// A hot swap while they run: they finish, or are interrupted, on the version they started on.
+	s.swap("hostile.wasm", 1)
+	s.waitLog(moduleReplaced, 30*time.Second)
 	if !w.stop(30 * time.Second) {
 		t.Fatal("the worker did not stop within 30 s of SIGTERM")
 	}
@@ -334,7 +338,7 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Error("the second worker did not stop within 30 s of SIGTERM")
 	}
 	r := s.account(all, nil)
-	r.Scenario = "SIGTERM with 6 jobs finishing inside the 1.5 s grace and 2 running 4 s"
+	r.Scenario = "SIGTERM with 6 jobs finishing inside the 1.5 s grace and 2 running 4 s, a hot swap while they run"
 	r.Took = time.Since(start)
 	r.Notes = fmt.Sprintf("the first worker recorded %d of the 6 short jobs and returned %d jobs to the queue; the next ran them", first["completed"], interrupted)
 	r.Pass = r.Completed == len(all) && first["completed"] == len(short) && interrupted == len(long)
