@@ -15,7 +15,7 @@ import (
 
 // Hostile guests, run by a real worker process: each ends in its own outcome, within its limits,
 // and the worker keeps serving ordinary jobs throughout. Modules that must be refused (a foreign
-// import, a start function that never ends, a file that is not WebAssembly) are dropped into the
+// import, a start function that never ends, one that traps, a file that is not WebAssembly) are dropped into the
 // modules directory of the running worker: it refuses them, says why, and goes on with the others.
 func TestHostileGuests(t *testing.T) {
 	t.Parallel()
@@ -65,7 +65,7 @@ func TestHostileGuests(t *testing.T) {
 		ids = append(ids, ok...)
 	}
 	// Bad modules dropped in while the worker runs.
-	for _, bad := range []struct{ file, from string }{{"badimport.wasm", "badimport.wasm"}, {"initloop.wasm", "initloop.wasm"}} {
+	for _, bad := range []struct{ file, from string }{{"badimport.wasm", "badimport.wasm"}, {"initloop.wasm", "initloop.wasm"}, {"starttrap.wasm", "starttrap.wasm"}} {
 		data, err := os.ReadFile(example(t, bad.from))
 		if err != nil {
 			t.Fatal(err)
@@ -101,7 +101,7 @@ func TestHostileGuests(t *testing.T) {
 	// The refused modules are named in the log with their reason, and nothing of theirs is served.
 	const refusedMsg = "module refused; the loaded version keeps serving, but a restart would fail until the file is fixed"
 	deadline := time.Now().Add(time.Minute) // a start function that never ends is refused at its time limit
-	for _, f := range []string{"badimport.wasm", "initloop.wasm", "notwasm.wasm"} {
+	for _, f := range []string{"badimport.wasm", "initloop.wasm", "starttrap.wasm", "notwasm.wasm"} {
 		for {
 			found := ""
 			for _, r := range s.logLines(refusedMsg) {
@@ -128,9 +128,9 @@ func TestHostileGuests(t *testing.T) {
 	}
 	r := s.account(ids, failing)
 	r.Area = "hostile guests"
-	r.Scenario = "endless loops, memory and stack exhaustion, exit, panic, trap, bad output pointers, non-JSON and oversized output, sandbox escape attempts, refused modules dropped in"
+	r.Scenario = "endless loops, memory and stack exhaustion, exit, panic, trap, bad output pointers, non-JSON and oversized output, sandbox escape attempts, refused modules dropped in (a host function it lacks, a start that loops, a start that traps, not Wasm)"
 	r.Took = time.Since(start)
-	r.Notes = fmt.Sprintf("%d hostile jobs ended with their expected outcomes, interleaved with ordinary ones (all completed); 3 bad modules refused while serving; job timeout 3 s, memory limit 64 MiB", len(cases))
+	r.Notes = fmt.Sprintf("%d hostile jobs ended with their expected outcomes, interleaved with ordinary ones (all completed); 4 bad modules refused while serving; job timeout 3 s, memory limit 64 MiB", len(cases))
 	if len(problems) > 0 {
 		r.Notes = strings.Join(problems, "; ")
 	}

@@ -456,3 +456,13 @@ func TestExtismErrorSorting(t *testing.T) {
 		}
 	}
 }
+
+func TestTrapInStartFunctionIsRefused(t *testing.T) {
+	t.Parallel()
+	e, _ := newEngine(t, Config{})
+	_, err := e.LoadFile(context.Background(), fixture(t, "starttrap"), Limits{})
+	if err == nil || !strings.Contains(err.Error(), "unreachable") {
+		t.Fatalf("loading a module that traps in its start function: %v", err)
+	}
+	t.Log(err)
+}
