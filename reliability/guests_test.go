@@ -2,6 +2,7 @@ package reliability
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -87,11 +88,17 @@ func TestHostileGuests(t *testing.T) {
 		case rec.Outcome != c.outcome:
 			problems = append(problems, fmt.Sprintf("%s: outcome %q (%s), want %q", c.task, rec.Outcome, rec.ErrorMessage, c.outcome))
 		case c.task == "escape":
-			// The guest sees no files, no directories, no environment and no arguments.
-			for _, want := range []string{"read_file", "read_dir"} {
-				if !strings.Contains(string(rec.Result), want) {
-					problems = append(problems, "escape: result lacks "+want+": "+string(rec.Result))
+			// The guest sees no files, no directories, no network, no environment and no
+			// arguments, and can write nothing: each attempt failed inside the guest.
+			var res map[string]any
+			_ = json.Unmarshal(rec.Result, &res)
+			for _, attempt := range []string{"read_file", "read_dir", "write_file", "dial"} {
+				if msg, _ := res[attempt].(string); msg == "" {
+					problems = append(problems, "escape: "+attempt+" did not fail: "+string(rec.Result))
 				}
+			}
+			if _, err := os.Stat("/tmp/arqhost-escape"); err == nil {
+				problems = append(problems, "escape: the guest wrote /tmp/arqhost-escape on the host")
 			}
 			if strings.Contains(string(rec.Result), "root:") || strings.Contains(string(rec.Result), "PATH=") {
 				problems = append(problems, "escape: the guest read the host: "+string(rec.Result))
@@ -130,7 +137,7 @@ func TestHostileGuests(t *testing.T) {
 	r.Area = "hostile guests"
 	r.Scenario = "endless loops, memory and stack exhaustion, exit, panic, trap, bad output pointers, non-JSON and oversized output, sandbox escape attempts, refused modules dropped in (a host function it lacks, a start that loops, a start that traps, not Wasm)"
 	r.Took = time.Since(start)
-	r.Notes = fmt.Sprintf("%d hostile jobs ended with their expected outcomes, interleaved with ordinary ones (all completed); 4 bad modules refused while serving; job timeout 3 s, memory limit 64 MiB", len(cases))
+	r.Notes = fmt.Sprintf("%d hostile jobs ended with their expected outcomes, interleaved with ordinary ones (all completed); 4 bad modules refused while serving; the escape attempts (read /etc/passwd, list /, write /tmp, dial Redis on 127.0.0.1:6379, which listens) all failed inside the guest, which saw no environment and no arguments; job timeout 3 s, memory limit 64 MiB", len(cases))
 	if len(problems) > 0 {
 		r.Notes = strings.Join(problems, "; ")
 	}

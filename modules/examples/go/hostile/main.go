@@ -6,6 +6,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"time"
 
@@ -76,9 +77,18 @@ func init() {
 	arq.Register("escape", func(ctx arq.Context) (map[string]any, error) {
 		_, ferr := os.ReadFile("/etc/passwd")
 		entries, derr := os.ReadDir("/")
+		werr := os.WriteFile("/tmp/arqhost-escape", []byte("written by a guest"), 0o644)
+		var nerr error
+		if c, err := net.Dial("tcp", "127.0.0.1:6379"); err != nil {
+			nerr = err
+		} else {
+			_ = c.Close()
+		}
 		return map[string]any{
 			"read_file":   errString(ferr),
 			"read_dir":    errString(derr),
+			"write_file":  errString(werr),
+			"dial":        errString(nerr),
 			"dir_entries": len(entries),
 			"env":         os.Environ(),
 			"args":        len(os.Args),
