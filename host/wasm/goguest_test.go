@@ -111,6 +111,8 @@ func TestGoGuestSandbox(t *testing.T) {
 	var got struct {
 		ReadFile   string   `json:"read_file"`
 		ReadDir    string   `json:"read_dir"`
+		WriteFile  string   `json:"write_file"`
+		Dial       string   `json:"dial"`
 		DirEntries int      `json:"dir_entries"`
 		Env        []string `json:"env"`
 		Args       int      `json:"args"`
@@ -119,7 +121,7 @@ func TestGoGuestSandbox(t *testing.T) {
 	if err := json.Unmarshal(o.Result, &got); err != nil {
 		t.Fatal(err)
 	}
-	if got.ReadFile == "" || got.ReadDir == "" || got.DirEntries != 0 || len(got.Env) != 0 || got.Home != "" || got.Args != 0 {
+	if got.ReadFile == "" || got.ReadDir == "" || got.WriteFile == "" || got.Dial == "" || got.DirEntries != 0 || len(got.Env) != 0 || got.Home != "" || got.Args != 0 {
 		t.Fatalf("the guest reached the host: %+v", got)
 	}
 	if strings.Contains(string(o.Result), "hunter2") {
