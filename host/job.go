@@ -28,6 +28,8 @@ const holdFor = broker.DefaultLead + 500*time.Millisecond
 
 // handle takes one delivery from receipt to ack. The rules, in order:
 //   - a body that is not a job goes to the DLQ with its raw bytes;
+//   - a second delivery of a job try that this worker is handling, still unacknowledged on the
+//     same channel, is acked without running (handling.go);
 //   - a job whose record is already terminal, or whose retry is already scheduled, is acked
 //     without running (delivery is at-least-once, completion is once); for a job about to run,
 //     this check and the in_progress record are one atomic step (store.Begin);
@@ -59,17 +61,16 @@ func (w *Worker) handle(queue string, d amqp.Delivery) {
 	}
 	log := newJobLog(w.log, "job_id", job.ID, "task", job.Function, "queue", queue, "try", job.Try)
 	// Delivery is at least once: after a broker restart the queue or the delay levels may bring a
-	// second copy of a job while this worker still holds or runs the first. The copy is acked; the
-	// first delivery stays unacked until it is settled, so if this worker dies the broker still
-	// has it.
+	// second copy of a job while this worker still holds or runs the first (handling.go).
 	key := handlingKey{queue: queue, id: job.ID, try: job.Try}
-	if !w.claimHandling(key) {
+	h, dup := w.claimHandling(key, &d)
+	if dup {
 		w.metrics.Skipped(queue, "duplicate")
 		log.Info("this worker is already handling a delivery of this job; acknowledging the duplicate")
 		w.ack(d, log)
 		return
 	}
-	defer w.releaseHandling(key)
+	defer w.releaseHandling(key, h)
 	now := time.Now()
 	wait := min(job.DeferUntil.Sub(now), broker.MaxDelay)
 	early := !job.DeferUntil.IsZero() && wait > 0
@@ -423,29 +424,6 @@ func (w *Worker) record(job *wire.Job, queue string, status store.Status) *store
 		rec.ExpiresAt = &e
 	}
 	return rec
-}
-
-// handlingKey names one try of a job on one queue.
-type handlingKey struct {
-	queue, id string
-	try       int
-}
-
-// claimHandling records that a delivery of key is being handled here; false if one already is.
-func (w *Worker) claimHandling(key handlingKey) bool {
-	w.handlingMu.Lock()
-	defer w.handlingMu.Unlock()
-	if _, dup := w.handling[key]; dup {
-		return false
-	}
-	w.handling[key] = struct{}{}
-	return true
-}
-
-func (w *Worker) releaseHandling(key handlingKey) {
-	w.handlingMu.Lock()
-	delete(w.handling, key)
-	w.handlingMu.Unlock()
 }
 
 func (w *Worker) ack(d amqp.Delivery, log jobLog) {
