@@ -71,7 +71,9 @@ type Client struct {
 // ErrNoResultStore is returned by calls that need Redis when the client has none.
 var ErrNoResultStore = errors.New("no result store: set Config.RedisURL")
 
-// New connects to RabbitMQ and, when configured, Redis.
+// New connects to RabbitMQ and, when configured, Redis. A service that cannot be reached is tried
+// again, with backoff, until ctx ends (a refusal, such as wrong credentials, fails at once): give
+// ctx a deadline.
 func New(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.RabbitMQURL == "" {
 		cfg.RabbitMQURL = "amqp://guest:guest@127.0.0.1:5672/"

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -843,17 +844,28 @@ func waitForRedis(ctx context.Context, client redis.UniversalClient, redacted st
 }
 
 // transient reports whether a failed PING is worth trying again: no answer at all, or a server
-// that is starting (LOADING), busy, or without a master yet. Any other answer (NOAUTH,
-// WRONGPASS, ...) is final.
+// that is starting (LOADING), busy, without a master yet, or out of client slots. Any other
+// answer (NOAUTH, WRONGPASS, ...) is final, and so is a TLS handshake that fails on a
+// certificate or on a server that does not speak TLS: those are configuration errors.
 func transient(err error) bool {
 	var re redis.Error
-	if !errors.As(err, &re) {
-		return true
-	}
-	for _, p := range []string{"LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN"} {
-		if strings.HasPrefix(re.Error(), p) {
-			return true
+	if errors.As(err, &re) {
+		msg := re.Error()
+		for _, p := range []string{"LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "ERR max number of clients"} {
+			if strings.HasPrefix(msg, p) {
+				return true
+			}
 		}
+		return false
 	}
-	return false
+	var (
+		verify   *tls.CertificateVerificationError
+		header   tls.RecordHeaderError
+		alert    tls.AlertError
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+	)
+	return !errors.As(err, &verify) && !errors.As(err, &header) && !errors.As(err, &alert) &&
+		!errors.As(err, &unknown) && !errors.As(err, &hostname) && !errors.As(err, &invalid)
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -750,3 +751,31 @@ func testConcurrentWritesEndCompleted(t *testing.T, s *Store) {
 		}
 	}
 }
+
+func TestTransient(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{errors.New("dial tcp 127.0.0.1:6379: connect: connection refused"), true},
+		{context.DeadlineExceeded, true},
+		{serverReply("LOADING Redis is loading the dataset in memory"), true},
+		{serverReply("ERR max number of clients reached"), true},
+		{serverReply("WRONGPASS invalid username-password pair or user is disabled."), false},
+		{serverReply("NOAUTH Authentication required."), false},
+		{fmt.Errorf("handshake: %w", tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"}), false},
+		{&tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}, false},
+		{scrub(x509.HostnameError{Host: "redis.example"}, nil), false},
+	} {
+		if got := transient(c.err); got != c.want {
+			t.Errorf("transient(%v) = %v", c.err, got)
+		}
+	}
+}
+
+// serverReply is an error reply of a Redis server, as go-redis returns one.
+type serverReply string
+
+func (e serverReply) Error() string { return string(e) }
+func (serverReply) RedisError()     {}
