@@ -103,7 +103,7 @@ func Dial(ctx context.Context, url string, opt DialOptions) (*Conn, error) {
 		stop: make(chan struct{}),
 		done: make(chan struct{}),
 	}
-	if atAfterHost(url) {
+	if AtAfterHost(url) {
 		return nil, fmt.Errorf("broker: invalid RabbitMQ URL %s: it has an @ after the host; percent-encode @ "+
 			"as %%40 in the password or the vhost (a password holding an unencoded / ? or # is cut there, and "+
 			"the rest is taken for the host)", c.redacted)
@@ -134,19 +134,27 @@ func Dial(ctx context.Context, url string, opt DialOptions) (*Conn, error) {
 	}
 }
 
-// atAfterHost reports whether url has an "@" after its authority (which ends at the first "/",
-// "?" or "#"). Such a URL is ambiguous: "amqp://u:p@ss/word@host/" is user u with password p at
-// host "ss", vhost "word@host/", whereas the writer most likely meant the password "p@ss/word";
-// dialling it would put a piece of that password into DNS errors and logs.
-func atAfterHost(url string) bool {
+// AtAfterHost reports whether url (any scheme://...) has an "@" after its authority, which ends
+// at the first "/", "?" or "#": anywhere in the path, or in the query or fragment of a URL that
+// has a user name or password. Such a URL is ambiguous, and net/url reads it the unlikely way:
+// "amqp://u:p@ss/word@host/" is user u with password p at host "ss" (vhost "word@host/"), where
+// the writer meant the password "p@ss/word"; dialling it would put a piece of that password into
+// DNS errors and logs. An "@" meant for a path (a vhost) or a query value is written %40.
+func AtAfterHost(url string) bool {
 	rest := url
 	if i := strings.Index(url, "://"); i >= 0 {
 		rest = url[i+3:]
 	}
-	if j := strings.IndexAny(rest, "/?#"); j >= 0 {
-		return strings.Contains(rest[j:], "@")
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		return false
 	}
-	return false
+	authority, tail := rest[:end], rest[end:]
+	path := tail
+	if j := strings.IndexAny(tail, "?#"); j >= 0 {
+		path = tail[:j]
+	}
+	return strings.Contains(path, "@") || strings.Contains(authority, "@") && strings.Contains(tail, "@")
 }
 
 // connect makes one connection attempt.

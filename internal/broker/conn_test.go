@@ -167,3 +167,24 @@ func TestReconnect(t *testing.T) {
 		})
 	}
 }
+
+func TestAtAfterHost(t *testing.T) {
+	t.Parallel()
+	for url, want := range map[string]bool{
+		"amqp://u:p@ss/word@host:5672/":     true, // the password "p@ss/word", read as host "ss"
+		"amqp://u:p@ss?word@host:5672/":     true, // the password "p@ss?word"
+		"amqp://u:pw@host/team@prod":        true, // a vhost with @ must be written team%40prod
+		"amqp://u:p@ss@host:5672/":          false,
+		"amqp://u:pw@host:5672/team%40prod": false,
+		"amqp://host/":                      false,
+		"amqps://host:5671/?cacertfile=/run/credentials/arqhost@1.service/ca.pem":      false,
+		"amqps://u:pw@host:5671/?cacertfile=/run/credentials/arqhost@1.service/ca.pem": true,
+		"redis-sentinel://h1:26379,h2:26379/0?master=m&sentinel_password=p@ss":         false,
+		"redis://:pw@[::1]:6379/0":                      false,
+		"redis://u:pw@host:6379/0?client_name=w%40host": false,
+	} {
+		if got := AtAfterHost(url); got != want {
+			t.Errorf("AtAfterHost(%q) = %v", url, got)
+		}
+	}
+}

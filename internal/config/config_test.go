@@ -561,10 +561,10 @@ func TestErrors(t *testing.T) {
 			want: `env ARQ_MAX_RETRIES: "redis://:xxxxx@r" is not a whole number`},
 		// url.Parse's own message would quote the password written without percent-encoding.
 		{name: "password with a slash, not percent-encoded", args: []string{"--rabbitmq-url", "amqp://u:hunter2/secret@mq:5672/"},
-			want: `flag --rabbitmq-url: "amqp://u:xxxxx@mq:5672/" has an @ after the host: percent-encode @ as %40 in the password or the path (a password holding an unencoded / ? or # is cut there, and the rest is taken for the host)`},
+			want: `flag --rabbitmq-url: "amqp://u:xxxxx@mq:5672/" has an @ after the host: percent-encode @ as %40 in the password, the path or the query (a password holding an unencoded / ? or # is cut there, and the rest is taken for the host)`},
 		// net/url reads this one without error, as user u, password "hun" at host "ter2".
 		{name: "password with @ before a slash, not percent-encoded", env: map[string]string{"ARQ_RESULT_STORE_URL": "redis://u:hun@ter2/secret@r:6379/0"},
-			want: `env ARQ_RESULT_STORE_URL: "redis://u:xxxxx@r:6379/0" has an @ after the host: percent-encode @ as %40 in the password or the path (a password holding an unencoded / ? or # is cut there, and the rest is taken for the host)`},
+			want: `env ARQ_RESULT_STORE_URL: "redis://u:xxxxx@r:6379/0" has an @ after the host: percent-encode @ as %40 in the password, the path or the query (a password holding an unencoded / ? or # is cut there, and the rest is taken for the host)`},
 		{name: "password with a colon, not percent-encoded", args: []string{"--rabbitmq-url", "amqp://u:hun:ter2@mq:abc/"},
 			want: `flag --rabbitmq-url: "amqp://u:xxxxx@mq:abc/" is not a valid URL: invalid port ":abc" after host`},
 	}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/arqhost/arqhost/internal/broker"
 )
 
 var (
@@ -138,9 +140,8 @@ func checkURL(raw string, schemes []string, strict bool) string {
 	if !ok {
 		return fmt.Sprintf("%q has scheme %q (use %s)", Redact(raw), raw[:i], want)
 	}
-	rest := raw[i+3:]
-	if j := strings.IndexAny(rest, "/?#"); j >= 0 && strings.Contains(rest[j:], "@") {
-		return fmt.Sprintf("%q has an @ after the host: percent-encode @ as %%40 in the password or the path "+
+	if broker.AtAfterHost(raw) {
+		return fmt.Sprintf("%q has an @ after the host: percent-encode @ as %%40 in the password, the path or the query "+
 			"(a password holding an unencoded / ? or # is cut there, and the rest is taken for the host)", Redact(raw))
 	}
 	if strict {
