@@ -71,7 +71,7 @@ func (w *Worker) idle() (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		if d.Ready > 0 || d.Delayed > 0 {
+		if d.Ready > 0 || d.Delayed > 0 || !w.retireLegacy(q) {
 			return false, nil
 		}
 	}

@@ -349,6 +349,50 @@ func TestBurstWaitsForPendingRetry(t *testing.T) {
 	}
 }
 
+// TestBurstWaitsForLegacyDelayLevels: a job still waiting in a classic delay level of an earlier
+// build (arqhost.delay.{q}.q{L}) is work to come; the burst worker runs it, then deletes the level.
+func TestBurstWaitsForLegacyDelayLevels(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	conn, err := amqp.Dial(amqpURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	level := "arqhost.delay." + e.queue + ".q20"
+	t.Cleanup(func() { _, _ = ch.QueueDelete(level, false, false, false) })
+	// Shaped like the legacy levels where it matters here: classic, a TTL, dead-lettering on
+	// towards the queue.
+	if _, err := ch.QueueDeclare(level, true, false, false, false, amqp.Table{"x-message-ttl": int64(1500),
+		"x-dead-letter-exchange": "", "x-dead-letter-routing-key": e.queue}); err != nil {
+		t.Fatal(err)
+	}
+	job := &wire.Job{ID: "legacy-" + e.queue, Function: "noop", Try: 1, EnqueueTime: time.Now(), Queue: e.queue}
+	if err := ch.PublishWithContext(context.Background(), "", level, true, false, amqp.Publishing{Body: job.Body(), DeliveryMode: amqp.Persistent}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := e.config()
+	cfg.Burst = true
+	cfg.BurstTimeout = 30 * time.Second
+	w := e.worker(cfg)
+	select {
+	case <-w.Done():
+	case <-time.After(30 * time.Second):
+		t.Fatal("burst worker did not stop")
+	}
+	res, err := e.client().Job(job.ID).Info(context.Background())
+	if err != nil || res.Status != client.StatusCompleted {
+		t.Fatalf("burst worker stopped with the legacy job %+v (%v)", res, err)
+	}
+	if _, err := ch.QueueDeclarePassive(level, true, false, false, false, nil); err == nil {
+		t.Fatal("the emptied legacy level was not deleted")
+	}
+}
+
 func TestShutdownMidJobLosesNothing(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)

@@ -183,16 +183,19 @@ type Worker struct {
 	jobs     sync.WaitGroup
 	inFlight atomic.Int64 // deliveries received and not yet settled (acked or nacked)
 
+	handlingMu sync.Mutex
+	handling   map[handlingKey]*handling // job tries with a delivery being handled here (handling.go)
+
+	legacyMu   sync.Mutex
+	legacyGone map[string]bool // queues whose legacy classic delay levels are deleted (retireLegacy)
+
 	mu           sync.Mutex
 	running      map[string]context.CancelCauseFunc // job id -> cancel, for aborts
 	recentAborts map[string]time.Time               // aborts of jobs that were not running when they came
-
-	handlingMu sync.Mutex
-	handling   map[handlingKey]struct{} // tries of jobs with a delivery being handled here
-	consumers  []*consumer
-	stopAborts func()
-	stopWatch  func()
-	control    *control.Server
+	consumers    []*consumer
+	stopAborts   func()
+	stopWatch    func()
+	control      *control.Server
 
 	// jobsCtx is the parent of every job's context; cancelled when the shutdown grace ends.
 	jobsCtx    context.Context
@@ -214,14 +217,16 @@ var (
 )
 
 // New prepares a worker: it loads the modules, connects to RabbitMQ and Redis, and declares the
-// queues. It does not consume until Start.
+// queues. It does not consume until Start. A service that cannot be reached is tried again, with
+// backoff, until ctx ends (a refusal, such as wrong credentials, fails at once): give ctx a
+// deadline, as the CLI does with --connection-timeout.
 func New(ctx context.Context, cfg Config) (*Worker, error) {
 	cfg.setDefaults()
 	w := &Worker{cfg: cfg, log: cfg.Logger, slots: make(chan struct{}, cfg.Concurrency),
 		ahead:   make(chan struct{}, 2*cfg.Concurrency),
 		running: make(map[string]context.CancelCauseFunc), recentAborts: make(map[string]time.Time),
-		handling: make(map[handlingKey]struct{}),
-		done:     make(chan struct{})}
+		handling: make(map[handlingKey]*handling), legacyGone: make(map[string]bool),
+		done: make(chan struct{})}
 	w.jobsCtx, w.cancelJobs = context.WithCancelCause(context.WithoutCancel(ctx))
 	w.life, w.endLife = context.WithCancel(context.WithoutCancel(ctx))
 	ok := false
@@ -336,16 +341,29 @@ func (w *Worker) declare() error {
 		if _, err := broker.Declare(ch, q, w.queueOptions()); err != nil {
 			return fmt.Errorf("declare queue %q: %w", q, err)
 		}
-		// The classic delay levels of earlier builds drain into the queue by themselves; they
-		// are deleted once empty (internal/broker/legacy.go).
-		retired, err := w.conn.RetireLegacyLevels(q)
-		if err != nil {
-			w.log.Warn("cannot delete the legacy classic delay levels", "queue", q, "err", err)
-		} else if !retired {
-			w.log.Info("legacy classic delay levels still hold delayed jobs; they move into the queue as they fall due, and a later start deletes the levels", "queue", q)
+		if !w.retireLegacy(q) {
+			w.log.Info("legacy classic delay levels still hold delayed jobs; they move into the queue as they fall due, and a later start or reconnection deletes the empty levels", "queue", q)
 		}
 	}
 	return nil
+}
+
+// retireLegacy deletes queue's classic delay levels of earlier builds once they are empty
+// (internal/broker/legacy.go) and reports whether none is left. Once they are gone it does not ask
+// the broker again. Burst mode calls it too: jobs in those levels are work still to come.
+func (w *Worker) retireLegacy(queue string) bool {
+	w.legacyMu.Lock()
+	defer w.legacyMu.Unlock()
+	if w.legacyGone[queue] {
+		return true
+	}
+	retired, err := w.conn.RetireLegacyLevels(queue)
+	if err != nil {
+		w.log.Warn("cannot delete the legacy classic delay levels", "queue", queue, "err", err)
+		return false
+	}
+	w.legacyGone[queue] = retired
+	return retired
 }
 
 // Start begins consuming. It returns once every queue has a consumer.

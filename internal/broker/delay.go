@@ -49,9 +49,9 @@
 // at any point of its walk, and one whose next queue is not there yet (a queue still recovering)
 // waits and is retried. Classic queues dead-letter at most once: a message expiring while the
 // next queue stops or recovers is dropped, and RabbitMQ stop_app/start_app with delayed jobs in
-// flight lost 6% to 57% of them in our runs (bench/RELIABILITY.md). At-least-once may deliver a
+// flight lost 6% to 57% of them in our runs (RATIONALE.md, "Delays"). At-least-once may deliver a
 // job twice after such a restart; the job's record decides, and a worker acks a second delivery
-// of a job it is already handling (host/job.go). Quorum message TTLs need RabbitMQ 3.10 or later.
+// of a job it is already handling (host/handling.go). Quorum message TTLs need RabbitMQ 3.10 or later.
 //
 // Earlier builds declared classic levels under the names arqhost.delay.{q}.L{L} and .q{L}. Being
 // a separate topology, they still drain into the main queue by themselves; RetireLegacyLevels

@@ -161,9 +161,11 @@ type Depth struct {
 //
 // The counts are taken queue by queue, not atomically. The levels are read from 35 down to 0 and
 // the main queue after them, the way messages move, so a message moving on is counted later
-// rather than skipped, possibly twice; only one caught in the broker between two queues, for a
-// fraction of a millisecond, can be missed. Whoever concludes "nothing left" from Inspect (burst
-// mode) should see that answer twice, a little apart.
+// rather than skipped, possibly twice; only one caught in the broker between two queues can be
+// missed: an expired message that a level is dead-lettering is in neither count until the next
+// queue has confirmed it, normally a millisecond or so, longer while that queue is unavailable.
+// Whoever concludes "nothing left" from Inspect (burst mode) should see that answer twice, a
+// little apart.
 func Inspect(ch *amqp.Channel, queue string, opt QueueOptions) (Depth, error) {
 	if err := checkQueueName(queue); err != nil {
 		return Depth{}, err
