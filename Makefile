@@ -106,7 +106,7 @@ test: modules arqhost
 # Takes several minutes (the delayed-jobs scenario alone a minute or more). bench-quick is a fast
 # smoke run of the same program with small counts, one run each and no delayed jobs, written to
 # build/RESULTS-quick.md. bench-go runs the Go benchmarks of ./bench/ (bench/README.md).
-.PHONY: bench-quick bench-go reliability
+.PHONY: bench-quick bench-go reliability fuzz
 
 bench: modules arqhost services
 	$(GO) run ./bench/report -o bench/RESULTS.md
@@ -117,6 +117,14 @@ bench: modules arqhost services
 reliability: modules arqhost services
 	ARQHOST_EXAMPLES=$(CURDIR)/$(EXAMPLES) ARQHOST_FIXTURES=$(CURDIR)/$(FIXTURES) \
 		$(GO) test -count=1 -v -timeout 60m ./reliability -args -long -report $(CURDIR)/bench/RELIABILITY.md
+
+# Fuzz the decoders a hostile producer or guest can reach (job bodies, guest outputs, the JSON
+# object splitter), FUZZTIME each (default 60s). Seeds are committed in testdata/fuzz.
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./internal/wire
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeOutput$$' -fuzztime $(FUZZTIME) ./host/wasm
+	$(GO) test -run '^$$' -fuzz '^FuzzObject$$' -fuzztime $(FUZZTIME) ./internal/jsonscan
 
 bench-quick: modules arqhost services
 	$(GO) run ./bench/report -o $(BUILD)/RESULTS-quick.md -runs 1 -n 2000 -seq-n 500 -delays=false \

@@ -61,9 +61,10 @@ func (s *scenario) notes(msgs map[string]string) string {
 }
 
 var redeliveryNotes = map[string]string{
-	"duplicate deliveries skipped": "job already finished; acknowledging the duplicate delivery without running it",
-	"jobs returned to the queue":   "job interrupted by shutdown; returning it to the queue",
-	"module versions swapped in":   moduleReplaced,
+	"duplicate deliveries skipped":             "job already finished; acknowledging the duplicate delivery without running it",
+	"copies acked while the first was handled": "this worker is already handling a delivery of this job; acknowledging the duplicate",
+	"jobs returned to the queue":               "job interrupted by shutdown; returning it to the queue",
+	"module versions swapped in":               moduleReplaced,
 }
 
 const moduleReplaced = "module replaced: new jobs run on the new version, running ones finish on the old"
@@ -235,9 +236,10 @@ func TestBrokerOutage(t *testing.T) {
 			r.Scenario = fmt.Sprintf("%s with jobs queued, delayed (%d) and running; %s queues", how, len(delayed), kind)
 			r.Took = time.Since(start)
 			r.Notes = s.notes(map[string]string{
-				"reconnections":                "consuming again",
-				"duplicate deliveries skipped": redeliveryNotes["duplicate deliveries skipped"],
-				"module versions swapped in":   moduleReplaced,
+				"reconnections":                            "consuming again",
+				"duplicate deliveries skipped":             redeliveryNotes["duplicate deliveries skipped"],
+				"copies acked while the first was handled": redeliveryNotes["copies acked while the first was handled"],
+				"module versions swapped in":               moduleReplaced,
 			})
 			r.Pass = r.Completed == len(all) && r.DLQ == 0
 			record(t, r)

@@ -100,8 +100,18 @@ func writeReport(path string, took time.Duration) error {
 		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %d | %d | %s | %s | %s |\n", r.Area, r.Scenario, r.Enqueued,
 			r.Completed, r.Twice, r.Lost, r.DLQ, r.Took.Round(100*time.Millisecond), strings.ReplaceAll(r.Notes, "|", "\\|"), res)
 	}
+	// What follows the marker in the existing report is written by hand (fuzzing, findings) and
+	// kept.
+	if old, err := os.ReadFile(path); err == nil {
+		if i := strings.Index(string(old), keptMarker); i >= 0 {
+			b.WriteString("\n" + string(old[i:]))
+		}
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
+
+// keptMarker starts the hand-written part of the report, which writeReport keeps.
+const keptMarker = "<!-- kept by the reliability suite: written by hand -->"
