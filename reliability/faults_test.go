@@ -165,19 +165,30 @@ func TestWorkerStartedBeforeRedis(t *testing.T) {
 	}
 
 	outage := size(2*time.Second, 10*time.Second)
+	const retrying = "cannot reach Redis, retrying"
+	before := len(s.logLines(retrying)) // the first worker's
 	w := s.start(redisArgs...)
-	s.waitLog("cannot reach Redis, retrying", time.Minute)
+	for deadline := time.Now().Add(time.Minute); len(s.logLines(retrying)) == before; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the second worker never said it was waiting for Redis")
+		}
+	}
+	// Swapped while the worker, its modules loaded, waits for Redis: the watcher's first scan at
+	// start serves the new version.
+	s.swap("email.wasm", 1)
 	time.Sleep(outage)
 	p.restore()
+	s.waitLog(moduleReplaced, time.Minute)
 	s.waitTerminal(ids, 5*time.Minute)
 	if !w.stop(30 * time.Second) {
 		t.Error("the worker did not stop within 30 s of SIGTERM")
 	}
 	r := s.account(ids, nil)
-	r.Scenario = fmt.Sprintf("workers started while Redis is unreachable: one gives up after its 2 s connection timeout (exit 5), one waits %s for Redis", outage)
+	r.Scenario = fmt.Sprintf("workers started while Redis is unreachable: one gives up after its 2 s connection timeout (exit 5), one waits %s for Redis (a hot swap meanwhile)", outage)
 	r.Took = time.Since(start)
 	r.Notes = s.notes(map[string]string{
-		"Redis connection attempts before it came up": "cannot reach Redis, retrying",
+		"Redis connection attempts before it came up": retrying,
+		"module versions swapped in":                  moduleReplaced,
 	})
 	r.Pass = r.Completed == len(ids) && r.DLQ == 0 && exit != nil && exit.ExitCode() == 5
 	record(t, r)

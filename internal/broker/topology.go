@@ -216,8 +216,8 @@ func (c *Conn) Inspect(queue string, opt QueueOptions) (Depth, error) {
 }
 
 // DeleteAll deletes queue's whole topology: the main queue, the DLQ, the delay queues and the
-// delay exchanges, with whatever messages they hold. Parts that do not exist are skipped. For
-// tests and purge tooling.
+// delay exchanges, and the legacy classic levels of earlier builds (legacy.go), with whatever
+// messages they hold. Parts that do not exist are skipped. For tests and purge tooling.
 func DeleteAll(ch *amqp.Channel, queue string, opt QueueOptions) error {
 	if err := checkQueueName(queue); err != nil {
 		return err
@@ -232,6 +232,14 @@ func DeleteAll(ch *amqp.Channel, queue string, opt QueueOptions) error {
 	for _, x := range n.DelayExchanges {
 		if err := ch.ExchangeDelete(x, false, false); err != nil {
 			return fmt.Errorf("broker: delete exchange %q: %w", x, err)
+		}
+	}
+	for l := range Levels {
+		if _, err := ch.QueueDelete(legacyQueue(queue, l), false, false, false); err != nil {
+			return fmt.Errorf("broker: delete queue %q: %w", legacyQueue(queue, l), err)
+		}
+		if err := ch.ExchangeDelete(legacyExchange(queue, l), false, false); err != nil {
+			return fmt.Errorf("broker: delete exchange %q: %w", legacyExchange(queue, l), err)
 		}
 	}
 	return nil
