@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	amqp "github.com/rabbitmq/amqp091-go"
-
 	"github.com/arqhost/arqhost/client"
 	"github.com/arqhost/arqhost/host"
 	"github.com/arqhost/arqhost/host/wasm"
@@ -166,15 +164,7 @@ func TestConsumerResumesAfterChannelClosedByBroker(t *testing.T) {
 	e := newEnv(t)
 	e.worker(e.config())
 	// Deleting the queue under the consumer makes the broker cancel it (no connection loss).
-	conn, err := amqp.Dial(amqpURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch := amqpChannel(t)
 	if _, err := ch.QueueDelete(e.queue, false, false, false); err != nil {
 		t.Fatal(err)
 	}

@@ -333,15 +333,7 @@ func TestBurstWaitsForPendingRetry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := e.config()
-	cfg.Burst = true
-	cfg.BurstTimeout = 30 * time.Second
-	w := e.worker(cfg)
-	select {
-	case <-w.Done():
-	case <-time.After(30 * time.Second):
-		t.Fatal("burst worker did not stop")
-	}
+	e.runBurst(e.config())
 	// It stopped only after the retry, which waited 1.5 s in the delay topology, had run.
 	res, err := c.Job(j.ID).Info(context.Background())
 	if err != nil || res.Status != client.StatusCompleted || res.JobTry != 2 {
@@ -354,15 +346,7 @@ func TestBurstWaitsForPendingRetry(t *testing.T) {
 func TestBurstWaitsForLegacyDelayLevels(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	conn, err := amqp.Dial(amqpURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch := amqpChannel(t)
 	level := "arqhost.delay." + e.queue + ".q20"
 	t.Cleanup(func() { _, _ = ch.QueueDelete(level, false, false, false) })
 	// Shaped like the legacy levels where it matters here: classic, a TTL, dead-lettering on
@@ -375,15 +359,7 @@ func TestBurstWaitsForLegacyDelayLevels(t *testing.T) {
 	if err := ch.PublishWithContext(context.Background(), "", level, true, false, amqp.Publishing{Body: job.Body(), DeliveryMode: amqp.Persistent}); err != nil {
 		t.Fatal(err)
 	}
-	cfg := e.config()
-	cfg.Burst = true
-	cfg.BurstTimeout = 30 * time.Second
-	w := e.worker(cfg)
-	select {
-	case <-w.Done():
-	case <-time.After(30 * time.Second):
-		t.Fatal("burst worker did not stop")
-	}
+	e.runBurst(e.config())
 	res, err := e.client().Job(job.ID).Info(context.Background())
 	if err != nil || res.Status != client.StatusCompleted {
 		t.Fatalf("burst worker stopped with the legacy job %+v (%v)", res, err)

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/arqhost/arqhost/client"
@@ -201,3 +202,31 @@ func waitAll(t *testing.T, jobs []*client.Job, d time.Duration) {
 
 // syncBuffer collects output from several goroutines (internal/syncbuf).
 type syncBuffer = syncbuf.Buffer
+
+// amqpChannel opens a plain AMQP channel, as another program would; closed when the test ends.
+func amqpChannel(t *testing.T) *amqp.Channel {
+	t.Helper()
+	conn, err := amqp.Dial(amqpURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ch
+}
+
+// runBurst starts a burst-mode worker and waits for it to stop by itself.
+func (e *env) runBurst(cfg host.Config) {
+	e.t.Helper()
+	cfg.Burst = true
+	cfg.BurstTimeout = 30 * time.Second
+	w := e.worker(cfg)
+	select {
+	case <-w.Done():
+	case <-time.After(30 * time.Second):
+		e.t.Fatal("burst worker did not stop")
+	}
+}

@@ -141,10 +141,7 @@ func Dial(ctx context.Context, url string, opt DialOptions) (*Conn, error) {
 // the writer meant the password "p@ss/word"; dialling it would put a piece of that password into
 // DNS errors and logs. An "@" meant for a path (a vhost) or a query value is written %40.
 func AtAfterHost(url string) bool {
-	rest := url
-	if i := strings.Index(url, "://"); i >= 0 {
-		rest = url[i+3:]
-	}
+	_, rest := splitScheme(url)
 	end := strings.IndexAny(rest, "/?#")
 	if end < 0 {
 		return false
@@ -438,10 +435,7 @@ func (c *Conn) dropForTest(hard bool) bool {
 // Redact returns url with its password replaced by "xxxxx", for logs and errors. It works on
 // malformed URLs too: everything between "user:" and the last "@" of the authority is hidden.
 func Redact(url string) string {
-	scheme, rest := "", url
-	if i := strings.Index(url, "://"); i >= 0 {
-		scheme, rest = url[:i+3], url[i+3:]
-	}
+	scheme, rest := splitScheme(url)
 	at := strings.LastIndex(rest, "@")
 	if at < 0 {
 		return url
@@ -482,10 +476,7 @@ func (s scrubbed) Unwrap() error { return s.err }
 
 // password extracts the raw password part of url ("" when there is none).
 func password(url string) string {
-	rest := url
-	if i := strings.Index(url, "://"); i >= 0 {
-		rest = url[i+3:]
-	}
+	_, rest := splitScheme(url)
 	at := strings.LastIndex(rest, "@")
 	if at < 0 {
 		return ""
@@ -495,4 +486,12 @@ func password(url string) string {
 		return userinfo[colon+1:]
 	}
 	return ""
+}
+
+// splitScheme splits url after its "scheme://" (scheme "" when there is none).
+func splitScheme(url string) (scheme, rest string) {
+	if i := strings.Index(url, "://"); i >= 0 {
+		return url[:i+3], url[i+3:]
+	}
+	return "", url
 }
