@@ -116,15 +116,7 @@ func TestRedisOutage(t *testing.T) {
 	ids := s.mixed(n)
 	start := time.Now()
 	w := s.start("--redis-url", "redis://"+p.addr()+"/0")
-	s.waitCompleted(ids, n/3, 3*time.Minute)
-	p.cut()
-	s.swap("email.wasm", 1)
-	time.Sleep(outage)
-	p.restore()
-	s.waitTerminal(ids, 5*time.Minute)
-	if !w.stop(30 * time.Second) {
-		t.Error("the worker did not stop within 30 s of SIGTERM")
-	}
+	s.cutMidStream(w, p, ids, outage)
 	r := s.account(ids, nil)
 	r.Scenario = fmt.Sprintf("Redis unreachable for %s mid-stream (a hot swap during it)", outage)
 	r.Took = time.Since(start)
@@ -276,15 +268,7 @@ func TestBrokerOutageBeyondRetries(t *testing.T) {
 	p := newProxy(t, "127.0.0.1:5672")
 	start := time.Now()
 	w := s.start("--rabbitmq-url", "amqp://guest:guest@"+p.addr()+"/")
-	s.waitCompleted(all, len(all)/3, 3*time.Minute)
-	p.cut()
-	s.swap("email.wasm", 1)
-	time.Sleep(outage)
-	p.restore()
-	s.waitTerminal(all, 5*time.Minute)
-	if !w.stop(30 * time.Second) {
-		t.Error("the worker did not stop within 30 s of SIGTERM")
-	}
+	s.cutMidStream(w, p, all, outage)
 	r := s.account(all, nil)
 	r.Scenario = fmt.Sprintf("the worker's broker connection cut for %s, %d jobs asking for a retry", outage, len(flaky))
 	if outage > 30*time.Second {
@@ -300,6 +284,21 @@ func TestBrokerOutageBeyondRetries(t *testing.T) {
 	})
 	r.Pass = r.Completed == len(all) && r.DLQ == 0
 	record(t, r)
+}
+
+// cutMidStream cuts the proxy p of worker w once a third of ids have completed, swaps a module
+// during the cut, restores p after outage, then waits for every job and for w to stop.
+func (s *scenario) cutMidStream(w *worker, p *proxy, ids []string, outage time.Duration) {
+	s.t.Helper()
+	s.waitCompleted(ids, len(ids)/3, 3*time.Minute)
+	p.cut()
+	s.swap("email.wasm", 1)
+	time.Sleep(outage)
+	p.restore()
+	s.waitTerminal(ids, 5*time.Minute)
+	if !w.stop(30 * time.Second) {
+		s.t.Error("the worker did not stop within 30 s of SIGTERM")
+	}
 }
 
 // quorum re-creates the scenario's client with quorum queues.
